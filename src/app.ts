@@ -13,7 +13,6 @@ import { createValidatorCompiler } from './core/validation.ts'
 import { registerCors } from './middleware/cors.ts'
 import { registerErrorHandling } from './middleware/error_handler.ts'
 import { registerRequestPlumbing, requestIdOf } from './middleware/logging.ts'
-import { ensureFirstSuperuser } from './services/bootstrap_service.ts'
 
 /** Largest JSON body accepted (API.md: 1 MiB, 413 above). */
 export const JSON_BODY_LIMIT = 1024 * 1024
@@ -41,7 +40,7 @@ declare module 'fastify' {
  *
  * @param settings the validated settings
  * @param options a logger or ports to use instead of making new ones
- * @returns the ready-to-listen application
+ * @returns the application, not yet ready: `listen()` or `inject()` readies it
  */
 export async function buildApp(settings: Settings, options: BuildOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? createLogger(settings)
@@ -107,8 +106,6 @@ export async function buildApp(settings: Settings, options: BuildOptions = {}): 
   })
   await app.register((scope) => v1Router(scope, {}), { prefix: '/api/v1' })
 
-  await ensureFirstSuperuser(infra.database.db, settings, logger)
   if (ownsInfra) app.addHook('onClose', () => infra.close())
-  await app.ready()
   return app
 }

@@ -1,23 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
+import { isConnectionFailure } from '../core/errors.ts'
 import { AppException, type ValidationIssue } from '../exceptions.ts'
-
-/** Error codes of the network and of PostgreSQL that mean "the dependency is unreachable". */
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'EPIPE',
-  '57P01', // admin_shutdown
-  '57P03', // cannot_connect_now
-  '08000',
-  '08001',
-  '08003',
-  '08004',
-  '08006',
-])
 
 const LOCATION: Record<string, string> = {
   body: 'body',
@@ -31,17 +15,6 @@ interface ErrorReply {
   message: string
   detail: unknown
   headers?: Record<string, string>
-}
-
-function isConnectionFailure(error: unknown): boolean {
-  let current: unknown = error
-  for (let depth = 0; current && depth < 5; depth++) {
-    const code = (current as { code?: unknown }).code
-    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true
-    if ((current as Error).message?.includes('Connection terminated')) return true
-    current = (current as { cause?: unknown }).cause
-  }
-  return false
 }
 
 /** Turns Ajv's errors into the 422 `detail` list of `{loc, msg, type}`. */

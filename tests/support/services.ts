@@ -30,6 +30,7 @@ export async function serviceAvailable(url: string, name: string): Promise<boole
     socket.on('error', () => resolve(false))
   })
   if (!up && IN_CI) throw new Error(`${name} is required in CI but not reachable at ${hostname}:${port}`)
-  if (!up) process.stderr.write(`[tests] ${name} not reachable at ${hostname}:${port}: its tests do not run here\n`)
+  if (!up)
+    process.stderr.write(`[tests] ${name} not reachable at ${hostname}:${port}: its tests do not run here\n`)
   return up
 }
