@@ -1,18 +1,29 @@
+import cookie from '@fastify/cookie'
+import multipart from '@fastify/multipart'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify'
 import type { Logger } from 'pino'
+import { registerAuth } from './api/deps.ts'
 import { registerOpsRoutes } from './api/ops.ts'
 import { v1Router } from './api/v1/router.ts'
 import type { Settings } from './core/config.ts'
 import { createInfrastructure, type Infrastructure } from './core/dependencies.ts'
 import { createLogger } from './core/logging.ts'
 import { createMetrics } from './core/metrics.ts'
+import { TokenSigner } from './core/security.ts'
+import { registerDiskDownloads } from './core/storage.ts'
 import { createValidatorCompiler } from './core/validation.ts'
+import { AppException } from './exceptions.ts'
 import { registerCors } from './middleware/cors.ts'
 import { registerErrorHandling } from './middleware/error_handler.ts'
 import { registerRequestPlumbing, requestIdOf } from './middleware/logging.ts'
+import { registerRateLimit } from './middleware/rate_limit.ts'
+import { createServices, type Services } from './services/index.ts'
+import { createHandlerRegistry } from './workers/handlers.ts'
+import { type EventPipeline, startEventPipeline } from './workers/pipeline.ts'
+import type { HandlerRegistry } from './workers/registry.ts'
 
 /** Largest JSON body accepted (API.md: 1 MiB, 413 above). */
 export const JSON_BODY_LIMIT = 1024 * 1024
@@ -29,8 +40,54 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The ports this app runs on. */
     infra: Infrastructure
+    /** The services the routes call. */
+    services: Services
+    /** The outbox relay (and, with the in-process broker, the consumers) of this process. */
+    events: EventPipeline
     /** Marks the start of shutdown: readiness answers 503 from then on. */
     beginShutdown(): void
+  }
+}
+
+function openApiDocument(settings: Settings) {
+  return {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'Folio API',
+        version: settings.version,
+        description:
+          'Accounts and JWT authentication, users, posts, files and API keys. Every response uses the ' +
+          '`{code, message, data}` envelope; errors use `{code, message, detail}`. Rate-limited responses ' +
+          'carry `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; when the cache holding the ' +
+          'limits is unreachable, limited routes answer 503 rather than go unprotected.',
+      },
+      components: {
+        securitySchemes: {
+          bearerAuth: { type: 'http' as const, scheme: 'bearer', bearerFormat: 'JWT' },
+          apiKeyAuth: { type: 'apiKey' as const, in: 'header' as const, name: 'X-API-Key' },
+        },
+      },
+    },
+  }
+}
+
+/**
+ * Declares the worker's queues from the API side, so events relayed before a worker ever ran wait in
+ * their queues. A broker that is down now is not fatal: the worker declares them when it starts.
+ */
+async function declareWorkerQueues(
+  infra: Infrastructure,
+  registry: HandlerRegistry,
+  prefix: string,
+  log: Logger,
+): Promise<void> {
+  try {
+    for (const group of registry.groups()) {
+      await infra.broker.declareQueue(`${prefix}.${group}`, registry.typesOf(group))
+    }
+  } catch (error) {
+    log.warn({ err: error }, 'worker queues not declared: the broker is unreachable')
   }
 }
 
@@ -52,6 +109,24 @@ export async function buildApp(settings: Settings, options: BuildOptions = {}): 
     return { total: stats.total, idle: stats.idle, waiting: stats.waiting }
   })
 
+  // The relay always runs in the API process; with the in-process broker the consumers run here too.
+  const events = await startEventPipeline(
+    {
+      database: infra.database,
+      broker: infra.broker,
+      log: logger.child({ component: 'events' }),
+      registry: createHandlerRegistry({
+        db: infra.database.db,
+        settings,
+        mailer: infra.mailer,
+        storage: infra.storage,
+      }),
+    },
+    { consume: infra.broker.mode === 'embedded', consumer: { queuePrefix: settings.eventsQueuePrefix } },
+  )
+  const signer = new TokenSigner(settings.jwtSecret, settings.accessTokenTtlSeconds)
+  const services = createServices({ settings, infra, signer, wakeRelay: () => events.wake() })
+
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     genReqId: requestIdOf,
@@ -65,6 +140,8 @@ export async function buildApp(settings: Settings, options: BuildOptions = {}): 
 
   let shuttingDown = false
   app.decorate('infra', infra)
+  app.decorate('services', services)
+  app.decorate('events', events)
   app.decorate('beginShutdown', () => {
     shuttingDown = true
   })
@@ -74,27 +151,23 @@ export async function buildApp(settings: Settings, options: BuildOptions = {}): 
 
   registerErrorHandling(app, settings.appEnv === 'development')
   registerRequestPlumbing(app, metrics)
-
   registerCors(app, settings.corsOrigins)
+  // Authentication first, so the rate limiter can count a request against its user.
+  registerAuth(app, { signer, sessions: services.sessions, apiKeys: services.apiKeys })
+  if (settings.rateLimit.enabled) registerRateLimit(app, { cache: infra.cache, settings: settings.rateLimit })
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: {
-        title: 'Folio API',
-        version: settings.version,
-        description:
-          'Accounts and JWT authentication, users, posts, files and API keys. Every response uses the ' +
-          '`{code, message, data}` envelope; errors use `{code, message, detail}`.',
-      },
-      components: {
-        securitySchemes: {
-          bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
-          apiKeyAuth: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-        },
-      },
-    },
+  await app.register(cookie)
+  await app.register(multipart, {
+    throwFileSizeLimit: true,
+    limits: { files: 1, fields: 10, fieldSize: 1024 },
   })
+  app.addHook('preValidation', async (request) => {
+    if (request.isMultipart() && !request.routeOptions.config.multipart) {
+      throw new AppException('Unsupported Media Type: send application/json', 415)
+    }
+  })
+
+  await app.register(swagger, openApiDocument(settings))
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: false, uiConfig: { deepLinking: false } })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
@@ -104,8 +177,12 @@ export async function buildApp(settings: Settings, options: BuildOptions = {}): 
     metrics,
     isShuttingDown: () => shuttingDown,
   })
-  await app.register((scope) => v1Router(scope, {}), { prefix: '/api/v1' })
+  registerDiskDownloads(app, infra.storage)
+  await app.register((scope) => v1Router(scope, { settings, signer, ...services }), { prefix: '/api/v1' })
 
-  if (ownsInfra) app.addHook('onClose', () => infra.close())
+  app.addHook('onClose', async () => {
+    await events.stop()
+    if (ownsInfra) await infra.close()
+  })
   return app
 }

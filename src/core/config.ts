@@ -45,6 +45,12 @@ export interface Settings {
     signupPerHour: number
   }
   uploadMaxBytes: number
+  /** Prefix of every cache key, so several deployments (or test runs) can share one Redis. */
+  cacheKeyPrefix: string
+  /** The topic exchange events are published to. */
+  eventsExchange: string
+  /** Prefix of the worker's queue names. */
+  eventsQueuePrefix: string
   firstSuperuserEmail: string | undefined
   firstSuperuserPassword: string | undefined
 }
@@ -237,6 +243,9 @@ export function loadSettings(env: Env = process.env, cwd = process.cwd()): Setti
       signupPerHour: r.int('RATE_LIMIT_SIGNUP_PER_HOUR', 10, 1),
     },
     uploadMaxBytes: r.int('UPLOAD_MAX_BYTES', 10 * 1024 * 1024, 1),
+    cacheKeyPrefix: r.str('CACHE_KEY_PREFIX') ?? 'folio:',
+    eventsExchange: r.str('EVENTS_EXCHANGE') ?? 'app.events',
+    eventsQueuePrefix: r.str('EVENTS_QUEUE_PREFIX') ?? 'folio.worker',
     firstSuperuserEmail: r.str('FIRST_SUPERUSER_EMAIL')?.toLowerCase(),
     firstSuperuserPassword: r.str('FIRST_SUPERUSER_PASSWORD'),
   }

@@ -1,8 +1,12 @@
 import type { Logger } from 'pino'
 import { ensureFirstSuperuser } from '../services/bootstrap_service.ts'
+import { type Broker, createBroker } from './broker.ts'
+import { type Cache, createCache } from './cache.ts'
 import type { Settings } from './config.ts'
 import { createDatabase, type DatabaseHandle, type StoreMode } from './database.ts'
 import { isConnectionFailure } from './errors.ts'
+import { createMailer, type Mailer } from './mailer.ts'
+import { createStorage, type ObjectStorage } from './storage.ts'
 
 /** The name of a dependency as `/health` reports it. */
 export type DependencyName = 'database' | 'cache' | 'broker' | 'storage'
@@ -18,6 +22,10 @@ export interface HealthCheck {
 /** Every port of the process, created once from the settings and closed at shutdown. */
 export interface Infrastructure {
   database: DatabaseHandle
+  cache: Cache
+  storage: ObjectStorage
+  broker: Broker
+  mailer: Mailer
   healthChecks: HealthCheck[]
   /** Closes every port, the database last. */
   close(): Promise<void>
@@ -33,13 +41,34 @@ export interface Infrastructure {
  */
 export async function createInfrastructure(settings: Settings, log: Logger): Promise<Infrastructure> {
   const database = createDatabase({ url: settings.databaseUrl, embeddedDir: settings.dataDir })
+  const cache = createCache({
+    url: settings.redisUrl,
+    keyPrefix: settings.cacheKeyPrefix,
+    log: log.child({ component: 'cache' }),
+  })
+  const storage = createStorage(settings, log.child({ component: 'storage' }))
+  const broker = createBroker(settings, log.child({ component: 'broker' }), {
+    exchange: settings.eventsExchange,
+  })
+  const mailer = createMailer(settings, log.child({ component: 'mailer' }))
   const stopRetrying = new AbortController()
   await prepareDatabase(database, settings, log, stopRetrying.signal)
+  await retryUntilReady('storage bucket', () => storage.ensureBucket(), log, stopRetrying.signal)
   return {
     database,
-    healthChecks: [{ name: 'database', mode: database.mode, ping: (ms) => database.ping(ms) }],
+    cache,
+    storage,
+    broker,
+    mailer,
+    healthChecks: [
+      { name: 'database', mode: database.mode, ping: (ms) => database.ping(ms) },
+      { name: 'cache', mode: cache.mode, ping: (ms) => cache.ping(ms) },
+      { name: 'broker', mode: broker.mode, ping: (ms) => broker.ping(ms) },
+      { name: 'storage', mode: storage.mode, ping: (ms) => storage.ping(ms) },
+    ],
     async close() {
       stopRetrying.abort()
+      await Promise.allSettled([broker.close(), cache.close(), storage.close(), mailer.close()])
       await database.close()
     },
   }
@@ -48,11 +77,7 @@ export async function createInfrastructure(settings: Settings, log: Logger): Pro
 /** Longest pause between two attempts to reach a database that was down at start. */
 const MAX_RETRY_DELAY_MS = 10_000
 
-/**
- * Migrates and creates the first superuser. A database that cannot be reached at start does not stop
- * the process: it starts degraded (`/health` says which dependency is down) and keeps retrying in the
- * background, so services may start in any order. Any other failure (a broken migration) is fatal.
- */
+/** Migrates and creates the first superuser, retrying in the background while the database is down. */
 async function prepareDatabase(
   database: DatabaseHandle,
   settings: Settings,
@@ -64,13 +89,31 @@ async function prepareDatabase(
     await ensureFirstSuperuser(database.db, settings, log)
     log.info({ mode: database.mode }, 'database ready')
   }
+  await retryUntilReady('database', prepare, log, signal)
+}
+
+/**
+ * Runs a start-up step; when its dependency cannot be reached, the process starts degraded (`/health`
+ * says what is down) and the step is retried in the background, so services may start in any order.
+ * Any other failure is fatal.
+ */
+async function retryUntilReady(
+  what: string,
+  step: () => Promise<void>,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<void> {
   try {
-    await prepare()
+    await step()
   } catch (error) {
-    if (!isConnectionFailure(error)) throw error
-    log.error({ err: error }, 'database unreachable at start: retrying in the background')
-    void retryInBackground(prepare, log, signal)
+    if (!isUnreachable(error)) throw error
+    log.error({ err: error }, `${what} unreachable at start: retrying in the background`)
+    void retryInBackground(step, log, signal)
   }
+}
+
+function isUnreachable(error: unknown): boolean {
+  return isConnectionFailure(error) || (error as { statusCode?: unknown }).statusCode === 503
 }
 
 async function retryInBackground(
@@ -85,8 +128,8 @@ async function retryInBackground(
       await prepare()
       return
     } catch (error) {
-      if (!isConnectionFailure(error)) {
-        log.fatal({ err: error }, 'database preparation failed')
+      if (!isUnreachable(error)) {
+        log.fatal({ err: error }, 'start-up step failed')
         return
       }
     }

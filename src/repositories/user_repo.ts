@@ -1,7 +1,22 @@
-import { eq, or } from 'drizzle-orm'
+import { eq, ilike, or, type SQL } from 'drizzle-orm'
 import type { Database } from '../core/database.ts'
-import { type User, users } from '../models/user.ts'
-import { BaseRepository } from './base.ts'
+import { BusinessException } from '../exceptions.ts'
+import { type NewUser, type User, users } from '../models/user.ts'
+import type { Pagination } from '../schemas/base.ts'
+import { BaseRepository, type ListResult } from './base.ts'
+import { uniqueViolationOf } from './errors.ts'
+
+/** Filters of the superuser's user list. */
+export interface UserFilters {
+  /** Case-insensitive substring of email, username or full name. */
+  q?: string
+  isActive?: boolean
+}
+
+/** Escapes `%`, `_` and `\\` so a search term matches literally inside ILIKE. */
+function likePattern(term: string): string {
+  return `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`
+}
 
 /** Data access for `users`. */
 export class UserRepository extends BaseRepository<typeof users> {
@@ -41,4 +56,59 @@ export class UserRepository extends BaseRepository<typeof users> {
       .where(or(eq(users.email, email), eq(users.username, username)))
     return { email: rows.some((r) => r.email === email), username: rows.some((r) => r.username === username) }
   }
+
+  /**
+   * Searches live users, newest first.
+   * @param pagination the page and size
+   * @param filters the search term and the active flag
+   */
+  search(pagination: Pagination, filters: UserFilters, tx: Database = this.db): Promise<ListResult<User>> {
+    const where: (SQL | undefined)[] = []
+    if (filters.q) {
+      const pattern = likePattern(filters.q)
+      where.push(
+        or(ilike(users.email, pattern), ilike(users.username, pattern), ilike(users.fullName, pattern)),
+      )
+    }
+    if (filters.isActive !== undefined) where.push(eq(users.isActive, filters.isActive))
+    return this.list(pagination, { where, sort: '-created_at' }, tx)
+  }
+
+  /**
+   * Inserts a user, and runs `after` in the same transaction (to record an event).
+   * @param values the new row
+   * @param after work to commit together with the row
+   * @throws {BusinessException} 409 when the email or username is taken, also when two inserts race
+   */
+  async createUnique(values: NewUser, after?: (tx: Database, user: User) => Promise<void>): Promise<User> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const user = await this.create(values, tx)
+        await after?.(tx, user)
+        return user
+      })
+    } catch (error) {
+      throw conflictOf(error) ?? error
+    }
+  }
+
+  /**
+   * Updates a user, turning a taken username into a 409.
+   * @throws {BusinessException} 409 when the new username is taken
+   */
+  async updateUnique(id: string, values: Partial<NewUser>, tx: Database = this.db): Promise<User | null> {
+    try {
+      return await this.update(id, values, tx)
+    } catch (error) {
+      throw conflictOf(error) ?? error
+    }
+  }
+}
+
+function conflictOf(error: unknown): BusinessException | null {
+  const constraint = uniqueViolationOf(error)
+  if (constraint === null) return null
+  return BusinessException.conflict(
+    constraint.includes('email') ? 'Email already registered' : 'Username already taken',
+  )
 }

@@ -1,10 +1,15 @@
+import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
+import pg from 'pg'
 import pino from 'pino'
 import { buildApp } from '../../src/app.ts'
 import { loadSettings, type Settings } from '../../src/core/config.ts'
+import { ensureDatabaseExists } from '../../src/core/database.ts'
+import { createHandlerRegistry } from '../../src/workers/handlers.ts'
+import { startEventPipeline } from '../../src/workers/pipeline.ts'
 
 /** Variables of the test runs; the service URLs come from the environment when set (real mode). */
 type Env = Record<string, string | undefined>
@@ -17,7 +22,12 @@ type Env = Record<string, string | undefined>
  */
 export function testSettings(overrides: Env = {}): Settings {
   const dataDir = mkdtempSync(join(tmpdir(), 'folio-test-'))
+  const run = randomBytes(4).toString('hex')
   const env: Env = {
+    // Each app has its own cache keys, exchange and queues, so parallel test files never share state.
+    CACHE_KEY_PREFIX: `folio-test:${run}:`,
+    EVENTS_EXCHANGE: `folio-test.${run}.events`,
+    EVENTS_QUEUE_PREFIX: `folio-test.${run}`,
     APP_ENV: 'test',
     BCRYPT_ROUNDS: '4',
     LOG_LEVEL: 'silent',
@@ -51,13 +61,42 @@ export interface TestApp {
  * @param logger an optional logger (e.g. one that captures lines)
  */
 export async function createTestApp(overrides: Env = {}, logger?: pino.Logger): Promise<TestApp> {
-  const settings = testSettings(overrides)
+  // On a real PostgreSQL each app gets its own database: its outbox relay publishes every unpublished
+  // event of the database, so apps sharing one would take each other's events.
+  const ownDatabase =
+    process.env.DATABASE_URL && !('DATABASE_URL' in overrides)
+      ? Object.assign(new URL(process.env.DATABASE_URL), {
+          pathname: `/folio_test_${randomBytes(6).toString('hex')}`,
+        }).toString()
+      : undefined
+  if (ownDatabase) await ensureDatabaseExists(ownDatabase)
+  const settings = testSettings(ownDatabase ? { DATABASE_URL: ownDatabase, ...overrides } : overrides)
   const app = await buildApp(settings, logger ? { logger } : {})
+  // With RabbitMQ the API only relays events; the worker's consumers run here, as `npm run worker` would.
+  const worker =
+    app.infra.broker.mode === 'external'
+      ? await startEventPipeline(
+          {
+            database: app.infra.database,
+            broker: app.infra.broker,
+            log: pino({ level: 'silent' }),
+            registry: createHandlerRegistry({
+              db: app.infra.database.db,
+              settings,
+              mailer: app.infra.mailer,
+              storage: app.infra.storage,
+            }),
+          },
+          { relay: false, consumer: { queuePrefix: settings.eventsQueuePrefix } },
+        )
+      : undefined
   return {
     app,
     settings,
     async close() {
+      await worker?.stop()
       await app.close()
+      if (ownDatabase) await dropDatabase(ownDatabase)
       rmSync(settings.dataDir, { recursive: true, force: true })
     },
   }
@@ -75,4 +114,18 @@ export function capturingLogger(): { logger: pino.Logger; lines: Record<string, 
     },
   )
   return { logger, lines }
+}
+
+/** Drops a test database (its app is closed, so nothing is connected to it). */
+async function dropDatabase(url: string): Promise<void> {
+  const name = new URL(url).pathname.slice(1)
+  const admin = new pg.Client({
+    connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString(),
+  })
+  await admin.connect()
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+  } finally {
+    await admin.end()
+  }
 }
