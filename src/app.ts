@@ -110,18 +110,15 @@ export async function buildApp(settings: Settings, options: BuildOptions = {}): 
   })
 
   // The relay always runs in the API process; with the in-process broker the consumers run here too.
+  const registry = createHandlerRegistry({
+    db: infra.database.db,
+    settings,
+    mailer: infra.mailer,
+    storage: infra.storage,
+  })
+  await declareWorkerQueues(infra, registry, settings.eventsQueuePrefix, logger)
   const events = await startEventPipeline(
-    {
-      database: infra.database,
-      broker: infra.broker,
-      log: logger.child({ component: 'events' }),
-      registry: createHandlerRegistry({
-        db: infra.database.db,
-        settings,
-        mailer: infra.mailer,
-        storage: infra.storage,
-      }),
-    },
+    { database: infra.database, broker: infra.broker, log: logger.child({ component: 'events' }), registry },
     { consume: infra.broker.mode === 'embedded', consumer: { queuePrefix: settings.eventsQueuePrefix } },
   )
   const signer = new TokenSigner(settings.jwtSecret, settings.accessTokenTtlSeconds)
@@ -152,21 +149,6 @@ export async function buildApp(settings: Settings, options: BuildOptions = {}): 
   registerErrorHandling(app, settings.appEnv === 'development')
   registerRequestPlumbing(app, metrics)
   registerCors(app, settings.corsOrigins)
-  // Authentication first, so the rate limiter can count a request against its user.
-  registerAuth(app, { signer, sessions: services.sessions, apiKeys: services.apiKeys })
-  if (settings.rateLimit.enabled) registerRateLimit(app, { cache: infra.cache, settings: settings.rateLimit })
-
-  await app.register(cookie)
-  await app.register(multipart, {
-    throwFileSizeLimit: true,
-    limits: { files: 1, fields: 10, fieldSize: 1024 },
-  })
-  app.addHook('preValidation', async (request) => {
-    if (request.isMultipart() && !request.routeOptions.config.multipart) {
-      throw new AppException('Unsupported Media Type: send application/json', 415)
-    }
-  })
-
   await app.register(swagger, openApiDocument(settings))
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: false, uiConfig: { deepLinking: false } })
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
@@ -178,7 +160,28 @@ export async function buildApp(settings: Settings, options: BuildOptions = {}): 
     isShuttingDown: () => shuttingDown,
   })
   registerDiskDownloads(app, infra.storage)
-  await app.register((scope) => v1Router(scope, { settings, signer, ...services }), { prefix: '/api/v1' })
+  // Cookies, uploads, authentication, rate limiting and the multipart guard belong to the API scope
+  // only, so the probes, metrics and documentation pay nothing for them (and are never limited).
+  await app.register(
+    async (api) => {
+      await api.register(cookie)
+      await api.register(multipart, {
+        throwFileSizeLimit: true,
+        limits: { files: 1, fields: 10, fieldSize: 1024 },
+      })
+      // Authentication first, so the rate limiter can count a request against its user.
+      registerAuth(api, { signer, sessions: services.sessions, apiKeys: services.apiKeys })
+      if (settings.rateLimit.enabled)
+        registerRateLimit(api, { cache: infra.cache, settings: settings.rateLimit })
+      api.addHook('preValidation', async (request) => {
+        if (request.isMultipart() && !request.routeOptions.config.multipart) {
+          throw new AppException('Unsupported Media Type: send application/json', 415)
+        }
+      })
+      await v1Router(api, { settings, signer, ...services })
+    },
+    { prefix: '/api/v1' },
+  )
 
   app.addHook('onClose', async () => {
     await events.stop()

@@ -6,10 +6,12 @@ import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import pino from 'pino'
 import { buildApp } from '../../src/app.ts'
+import { DEFAULT_CONSUME_OPTIONS } from '../../src/core/broker_common.ts'
 import { loadSettings, type Settings } from '../../src/core/config.ts'
 import { ensureDatabaseExists } from '../../src/core/database.ts'
 import { createHandlerRegistry } from '../../src/workers/handlers.ts'
 import { startEventPipeline } from '../../src/workers/pipeline.ts'
+import { deleteAmqpTopology, queueFamily } from './events.ts'
 
 /** Variables of the test runs; the service URLs come from the environment when set (real mode). */
 type Env = Record<string, string | undefined>
@@ -72,6 +74,12 @@ export async function createTestApp(overrides: Env = {}, logger?: pino.Logger): 
   if (ownDatabase) await ensureDatabaseExists(ownDatabase)
   const settings = testSettings(ownDatabase ? { DATABASE_URL: ownDatabase, ...overrides } : overrides)
   const app = await buildApp(settings, logger ? { logger } : {})
+  const registry = createHandlerRegistry({
+    db: app.infra.database.db,
+    settings,
+    mailer: app.infra.mailer,
+    storage: app.infra.storage,
+  })
   // With RabbitMQ the API only relays events; the worker's consumers run here, as `npm run worker` would.
   const worker =
     app.infra.broker.mode === 'external'
@@ -80,12 +88,7 @@ export async function createTestApp(overrides: Env = {}, logger?: pino.Logger): 
             database: app.infra.database,
             broker: app.infra.broker,
             log: pino({ level: 'silent' }),
-            registry: createHandlerRegistry({
-              db: app.infra.database.db,
-              settings,
-              mailer: app.infra.mailer,
-              storage: app.infra.storage,
-            }),
+            registry,
           },
           { relay: false, consumer: { queuePrefix: settings.eventsQueuePrefix } },
         )
@@ -97,6 +100,14 @@ export async function createTestApp(overrides: Env = {}, logger?: pino.Logger): 
       await worker?.stop()
       await app.close()
       if (ownDatabase) await dropDatabase(ownDatabase)
+      if (app.infra.broker.mode === 'external') {
+        const queues = registry.groups().map((group) => `${settings.eventsQueuePrefix}.${group}`)
+        const delays = DEFAULT_CONSUME_OPTIONS.retryDelaysMs
+        await deleteAmqpTopology(
+          [settings.eventsExchange],
+          queues.flatMap((q) => queueFamily(q, delays)),
+        )
+      }
       rmSync(settings.dataDir, { recursive: true, force: true })
     },
   }

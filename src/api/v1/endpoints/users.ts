@@ -39,7 +39,7 @@ export async function uploadedFile(request: FastifyRequest, maxBytes: number) {
   // One byte over the limit passes the parser, so the storage's own streaming check sees the excess,
   // answers 413 and removes what it wrote (a truncated stream at exactly the limit would look valid).
   const part = await request.file({ limits: { fileSize: maxBytes + 1, files: 1 } })
-  if (!part || part.fieldname !== 'file') {
+  if (part?.fieldname !== 'file') {
     throw new ValidationException('Validation error', [
       { loc: ['body', 'file'], msg: 'a file part named "file" is required', type: 'missing' },
     ])
