@@ -45,14 +45,22 @@ export class IdempotencyService {
    * @returns the response, fresh or replayed
    * @throws {ValidationException} 422 when the key was used with a different request
    */
-  async run(scope: IdempotencyScope, fingerprint: string, create: () => Promise<StoredResponse>): Promise<StoredResponse> {
+  async run(
+    scope: IdempotencyScope,
+    fingerprint: string,
+    create: () => Promise<StoredResponse>,
+  ): Promise<StoredResponse> {
     const id = sha256Hex(`${scope.userId}\n${scope.route}\n${scope.key}`)
     const entryKey = `idempotency:${id}`
     const replay = async () => {
       const entry = await this.#cache.getJson<Entry>(entryKey)
       if (entry && entry.fingerprint !== fingerprint) {
         throw new ValidationException('Idempotency-Key was already used with a different request', [
-          { loc: ['header', 'idempotency-key'], msg: 'reused with a different request', type: 'idempotency_mismatch' },
+          {
+            loc: ['header', 'idempotency-key'],
+            msg: 'reused with a different request',
+            type: 'idempotency_mismatch',
+          },
         ])
       }
       return entry ? { status: entry.status, body: entry.body } : null
@@ -69,7 +77,11 @@ export class IdempotencyService {
         const response = await create()
         // Only successes are kept: a failed attempt may be retried with the same key.
         if (response.status < 400) {
-          await this.#cache.setJson(entryKey, { ...response, fingerprint } satisfies Entry, REPLAY_TTL_SECONDS)
+          await this.#cache.setJson(
+            entryKey,
+            { ...response, fingerprint } satisfies Entry,
+            REPLAY_TTL_SECONDS,
+          )
         }
         return response
       },
