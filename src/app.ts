@@ -20,6 +20,7 @@ import { registerCors } from './middleware/cors.ts'
 import { registerErrorHandling } from './middleware/error_handler.ts'
 import { registerRequestPlumbing, requestIdOf } from './middleware/logging.ts'
 import { registerRateLimit } from './middleware/rate_limit.ts'
+import { OutboxRepository } from './repositories/outbox_repo.ts'
 import { createServices, type Services } from './services/index.ts'
 import { createHandlerRegistry } from './workers/handlers.ts'
 import { type EventPipeline, startEventPipeline } from './workers/pipeline.ts'
@@ -108,6 +109,14 @@ export async function buildApp(settings: Settings, options: BuildOptions = {}): 
     const stats = infra.database.poolStats()
     return { total: stats.total, idle: stats.idle, waiting: stats.waiting }
   })
+  const outbox = new OutboxRepository(infra.database.db)
+  metrics.addGaugeSource(
+    'folio_outbox_events',
+    'Outbox events by state (unpublished = the relay backlog)',
+    async () => ({
+      unpublished: await outbox.countUnpublished(),
+    }),
+  )
 
   // The relay always runs in the API process; with the in-process broker the consumers run here too.
   const registry = createHandlerRegistry({
@@ -122,7 +131,13 @@ export async function buildApp(settings: Settings, options: BuildOptions = {}): 
     { consume: infra.broker.mode === 'embedded', consumer: { queuePrefix: settings.eventsQueuePrefix } },
   )
   const signer = new TokenSigner(settings.jwtSecret, settings.accessTokenTtlSeconds)
-  const services = createServices({ settings, infra, signer, wakeRelay: () => events.wake() })
+  const services = createServices({
+    settings,
+    infra,
+    signer,
+    wakeRelay: () => events.wake(),
+    log: logger as FastifyBaseLogger,
+  })
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,

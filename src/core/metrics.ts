@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 /** A source of gauge readings sampled at scrape time (pool sizes, queue depths). */
-export type GaugeSource = () => Record<string, number>
+export type GaugeSource = () => Record<string, number> | Promise<Record<string, number>>
 
 /** The Prometheus metrics of one app instance, on its own registry. */
 export interface Metrics {
@@ -56,8 +56,12 @@ export function createMetrics(): Metrics {
         help,
         labelNames: ['state'] as const,
         registers: [registry],
-        collect() {
-          for (const [state, value] of Object.entries(source())) this.set({ state }, value)
+        async collect() {
+          // A failing source (its store is down) leaves the last reading rather than failing the scrape.
+          const readings = await Promise.resolve()
+            .then(source)
+            .catch(() => ({}))
+          for (const [state, value] of Object.entries(readings)) this.set({ state }, value)
         },
       })
     },

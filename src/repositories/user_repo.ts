@@ -1,4 +1,4 @@
-import { eq, ilike, or, type SQL } from 'drizzle-orm'
+import { eq, ilike, inArray, or, type SQL } from 'drizzle-orm'
 import type { Database } from '../core/database.ts'
 import { BusinessException } from '../exceptions.ts'
 import { type NewUser, type User, users } from '../models/user.ts'
@@ -37,6 +37,21 @@ export class UserRepository extends BaseRepository<typeof users> {
       .where(this.live(eq(users.email, email)))
       .limit(1)
     return rows[0] ?? null
+  }
+
+  /**
+   * Several live users in one query (e.g. the authors of a page of posts).
+   * @param ids the user ids; duplicates are fine
+   * @param tx an optional transaction
+   * @returns the live users among them, in no particular order
+   */
+  async getManyByIds(ids: string[], tx: Database = this.db): Promise<User[]> {
+    const unique = [...new Set(ids)]
+    if (unique.length === 0) return []
+    return tx
+      .select()
+      .from(users)
+      .where(this.live(inArray(users.id, unique)))
   }
 
   /**

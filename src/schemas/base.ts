@@ -89,3 +89,15 @@ export function responses(success: Record<number, TSchema>, errors: number[] = [
   }
   return map
 }
+
+/** The optional `Idempotency-Key` header of the creation routes (API.md: 1-255 characters). */
+export const IdempotencyHeaders = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      description: 'repeats with the same key within 24 hours get the first response again',
+    }),
+  ),
+})
+export type IdempotencyHeadersInput = Static<typeof IdempotencyHeaders>

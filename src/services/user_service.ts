@@ -19,6 +19,7 @@ import { type PageResult, toPage } from '../utils/helpers.ts'
 import { sniffStream } from '../utils/sniff.ts'
 import type { EventOutbox } from './events.ts'
 import { assertPasswordBytes } from './passwords.ts'
+import type { PostCache } from './post_cache.ts'
 import type { SessionService } from './session_service.ts'
 
 /** Largest avatar or cover image (API.md: 5 MiB). */
@@ -36,6 +37,8 @@ export interface UserServiceDeps {
   sessions: SessionService
   storage: ObjectStorage
   events: EventOutbox
+  /** Posts show their author's name and avatar: cached posts are dropped when those change. */
+  postCache: Pick<PostCache, 'forgetAuthor'>
   bcryptRounds: number
 }
 
@@ -95,6 +98,7 @@ export class UserService {
       ...(input.username !== undefined ? { username: input.username.toLowerCase() } : {}),
     })
     await this.#d.sessions.forgetUser(user.id)
+    await this.#d.postCache.forgetAuthor(user.id)
     return updated ?? this.#gone()
   }
 
@@ -118,6 +122,7 @@ export class UserService {
     const key = await storeImage(this.#d.storage, `avatars/${user.id}`, file)
     const updated = await this.#d.users.update(user.id, { avatarKey: key })
     await this.#d.sessions.forgetUser(user.id)
+    await this.#d.postCache.forgetAuthor(user.id)
     if (!updated) {
       await this.#d.storage.delete(key)
       return this.#gone()
@@ -140,6 +145,7 @@ export class UserService {
     if (!deleted) throw new ResourceNotFoundException('User not found')
     this.#d.events.wake()
     await this.#d.sessions.endAllSessions(userId)
+    await this.#d.postCache.forgetAuthor(userId)
   }
 
   /** A page of users, newest first, for superusers. */
@@ -172,6 +178,7 @@ export class UserService {
     if (!updated) return this.#gone()
     if (input.is_active === false) await this.#d.sessions.endAllSessions(userId)
     else await this.#d.sessions.forgetUser(userId)
+    await this.#d.postCache.forgetAuthor(userId)
     return updated
   }
 

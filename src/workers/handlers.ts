@@ -2,6 +2,7 @@ import type { Settings } from '../core/config.ts'
 import type { Database } from '../core/database.ts'
 import type { Mailer } from '../core/mailer.ts'
 import type { ObjectStorage } from '../core/storage.ts'
+import { registerFileHandlers } from './file_handlers.ts'
 import { registerIdentityHandlers } from './identity_handlers.ts'
 import { HandlerRegistry } from './registry.ts'
 
@@ -24,5 +25,6 @@ export interface EventHandlerDeps {
 export function createHandlerRegistry(deps: EventHandlerDeps): HandlerRegistry {
   const registry = new HandlerRegistry()
   registerIdentityHandlers(registry, { db: deps.db, mailer: deps.mailer, settings: deps.settings })
+  registerFileHandlers(registry, { db: deps.db, storage: deps.storage })
   return registry
 }

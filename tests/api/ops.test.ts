@@ -42,6 +42,7 @@ describe('operations routes', () => {
     expect(res.body).toContain('http_request_duration_seconds_bucket')
     expect(res.body).toContain('nodejs_eventloop_lag_seconds')
     expect(res.body).toMatch(/folio_db_pool_connections\{state="total"\} \d+/)
+    expect(res.body).toMatch(/folio_outbox_events\{state="unpublished"\} \d+/)
   })
 
   it('GET /openapi.json documents every route with responses and the security schemes', async () => {

@@ -1,0 +1,111 @@
+import type { FastifyBaseLogger } from 'fastify'
+import type { Cache } from '../core/cache.ts'
+import { currentLog } from '../core/logging.ts'
+import { DependencyException } from '../exceptions.ts'
+import type { PostPageView, PostView } from './post_view.ts'
+
+/**
+ * How long a published post stays cached. Every committed change drops it at once; the TTL only
+ * bounds the rare read that raced a change (it read the old row before, and wrote it after, the drop).
+ */
+const POST_TTL_SECONDS = 60
+/** How long a page of the public list stays cached: short, it is also dropped by every change. */
+const LIST_TTL_SECONDS = 15
+/** The pages of the public list (default filters and sort) that are cached. */
+export const CACHED_LIST_PAGES = 3
+
+const LIST_TAG = 'posts:list'
+const postTag = (postId: string) => `post:${postId}`
+const authorTag = (authorId: string) => `author:${authorId}`
+
+/** Dependencies of {@link PostCache}. */
+export interface PostCacheDeps {
+  cache: Cache
+  /** Used outside a request; inside one, lines go to the request's logger. */
+  log: FastifyBaseLogger
+}
+
+/**
+ * The cache-aside layer of posts. Only published posts are cached (what anyone may see), so a draft
+ * can never be served from it. Entries hold data, not URLs ({@link PostView}). Every entry is tagged
+ * with its post and its author, so a change to either drops exactly what it affects.
+ *
+ * The cache is an optimisation: when it is down, reads miss, writes and drops are skipped, and a
+ * warning is logged; nothing fails because of it.
+ */
+export class PostCache {
+  readonly #d: PostCacheDeps
+
+  /** @param deps the cache port and the fallback logger */
+  constructor(deps: PostCacheDeps) {
+    this.#d = deps
+  }
+
+  /** @returns the cached published post with that id, or null */
+  byId(postId: string): Promise<PostView | null> {
+    return this.#safe(() => this.#d.cache.getJson<PostView>(`post:id:${postId}`), null)
+  }
+
+  /** @returns the cached published post with that slug, or null */
+  bySlug(slug: string): Promise<PostView | null> {
+    return this.#safe(() => this.#d.cache.getJson<PostView>(`post:slug:${slug}`), null)
+  }
+
+  /** Caches a post under its id and its slug, when it is published (else does nothing). */
+  async put(view: PostView): Promise<void> {
+    if (view.status !== 'published') return
+    const tags = [postTag(view.id), authorTag(view.author.id)]
+    await this.#safe(async () => {
+      await this.#d.cache.setJson(`post:id:${view.id}`, view, POST_TTL_SECONDS, tags)
+      await this.#d.cache.setJson(`post:slug:${view.slug}`, view, POST_TTL_SECONDS, tags)
+    }, undefined)
+  }
+
+  /** @returns a cached page of the public list, or null */
+  listPage(page: number, size: number): Promise<PostPageView | null> {
+    return this.#safe(() => this.#d.cache.getJson<PostPageView>(listKey(page, size)), null)
+  }
+
+  /** Caches a page of the public list. */
+  async putListPage(page: number, size: number, value: PostPageView): Promise<void> {
+    await this.#safe(
+      () => this.#d.cache.setJson(listKey(page, size), value, LIST_TTL_SECONDS, [LIST_TAG]),
+      undefined,
+    )
+  }
+
+  /**
+   * Drops a post after a committed change.
+   * @param postId the post
+   * @param listed whether the public list shows (or showed) it, so its cached pages go too
+   */
+  async forgetPost(postId: string, listed: boolean): Promise<void> {
+    await this.#safe(async () => {
+      await this.#d.cache.invalidateTag(postTag(postId))
+      if (listed) await this.#d.cache.invalidateTag(LIST_TAG)
+    }, undefined)
+  }
+
+  /** Drops every cached post and list page showing an author, after a change to their public fields. */
+  async forgetAuthor(authorId: string): Promise<void> {
+    await this.#safe(async () => {
+      await this.#d.cache.invalidateTag(authorTag(authorId))
+      await this.#d.cache.invalidateTag(LIST_TAG)
+    }, undefined)
+  }
+
+  /** Runs a cache operation; an unavailable cache is logged and answered with `fallback`. */
+  async #safe<T>(operation: () => Promise<T>, fallback: T): Promise<T> {
+    try {
+      return await operation()
+    } catch (error) {
+      if (!(error instanceof DependencyException)) throw error
+      currentLog(this.#d.log).warn({ err: error }, 'post cache unavailable: using the database')
+      return fallback
+    }
+  }
+}
+
+function listKey(page: number, size: number): string {
+  return `posts:list:${page}:${size}`
+}
