@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
-import { loadSettings, type Settings, SettingsError } from '../src/core/config.ts'
+import type { Settings } from '../src/core/config.ts'
 import { createLogger } from '../src/core/logging.ts'
+import { loadSettingsOrExit } from '../src/core/process.ts'
 
 /**
  * Runs a command-line task with validated settings and a logger, exiting 0 on success and 1 on a
@@ -13,16 +14,7 @@ export async function runTask(
   name: string,
   task: (settings: Settings, log: Logger) => Promise<void>,
 ): Promise<void> {
-  let settings: Settings
-  try {
-    settings = loadSettings()
-  } catch (error) {
-    if (error instanceof SettingsError) {
-      for (const problem of error.problems) process.stderr.write(`config error: ${problem}\n`)
-      process.exit(1)
-    }
-    throw error
-  }
+  const settings = loadSettingsOrExit()
   const log = createLogger(settings)
   try {
     await task(settings, log)

@@ -15,7 +15,7 @@ async function freePort(): Promise<number> {
 }
 
 async function waitLive(port: number, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 600; i++) {
     if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`)
     const ok = await fetch(`http://127.0.0.1:${port}/health/live`).then(
       (r) => r.ok,
@@ -74,5 +74,5 @@ describe('graceful shutdown (npm start)', () => {
     const [code] = await exited
     expect(code).toBe(0)
     expect(output).toContain('shutdown complete')
-  })
+  }, 90_000)
 })
