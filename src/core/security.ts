@@ -11,15 +11,35 @@ const JWT_AUDIENCE = 'folio-api'
 const JWT_ALGORITHMS = ['HS256']
 
 /**
- * Hashes a password with bcrypt. The native binding runs on libuv's thread pool, so the event loop
- * stays free while it works.
+ * bcrypt runs on libuv's thread pool, which also serves WebCrypto (JWT verification), file and DNS
+ * work. A login storm must not take every thread, so bcrypt gets at most all but one of them.
+ */
+const BCRYPT_SLOTS = Math.max(1, (Number(process.env.UV_THREADPOOL_SIZE) || 4) - 1)
+let bcryptRunning = 0
+const bcryptWaiting: (() => void)[] = []
+
+async function withBcryptSlot<T>(work: () => Promise<T>): Promise<T> {
+  if (bcryptRunning >= BCRYPT_SLOTS) await new Promise<void>((resolve) => bcryptWaiting.push(resolve))
+  else bcryptRunning++
+  try {
+    return await work()
+  } finally {
+    // The slot passes straight to the next waiter, or is freed.
+    const next = bcryptWaiting.shift()
+    if (next) next()
+    else bcryptRunning--
+  }
+}
+
+/**
+ * Hashes a password with bcrypt, off the event loop (on the thread pool, within the bcrypt slots).
  *
  * @param password the plain password (at most 72 bytes: validated before it gets here)
  * @param rounds the bcrypt cost
  * @returns the bcrypt hash
  */
 export function hashPassword(password: string, rounds: number): Promise<string> {
-  return bcrypt.hash(password, rounds)
+  return withBcryptSlot(() => bcrypt.hash(password, rounds))
 }
 
 /**
@@ -30,7 +50,7 @@ export function hashPassword(password: string, rounds: number): Promise<string> 
  * @returns true when they match
  */
 export function verifyPassword(password: string, hash: string): Promise<boolean> {
-  return bcrypt.compare(password, hash)
+  return withBcryptSlot(() => bcrypt.compare(password, hash))
 }
 
 /**

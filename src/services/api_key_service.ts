@@ -1,3 +1,4 @@
+import type { Cache } from '../core/cache.ts'
 import { randomSecret, safeEqual, sha256Hex } from '../core/security.ts'
 import { AuthenticationException, ResourceNotFoundException } from '../exceptions.ts'
 import type { ApiKey } from '../models/api_key.ts'
@@ -15,7 +16,24 @@ const TOUCH_INTERVAL_MS = 60_000
 export interface ApiKeyServiceDeps {
   apiKeys: ApiKeyRepository
   sessions: SessionService
+  cache: Cache
 }
+
+/** What authentication needs of a key, as cached. */
+interface CachedKey {
+  id: string
+  userId: string
+  keyHash: string
+  expiresAt: string | null
+}
+
+/** How long a key's lookup stays cached; revocation drops it at once. */
+const KEY_CACHE_TTL_SECONDS = 60
+/**
+ * A lookup that read the row just before a revocation may write it back just after the revocation
+ * dropped it; dropping it once more a moment later closes that window.
+ */
+const SECOND_DROP_MS = 1_000
 
 /** API keys: creation (the secret shown once), listing, revocation, and authentication by key. */
 export class ApiKeyService {
@@ -23,7 +41,7 @@ export class ApiKeyService {
   /** When this instance last wrote `last_used_at` for each key. */
   readonly #lastTouched = new Map<string, number>()
 
-  /** @param deps the repository and sessions */
+  /** @param deps the repository, sessions and cache */
   constructor(deps: ApiKeyServiceDeps) {
     this.#d = deps
   }
@@ -70,6 +88,9 @@ export class ApiKeyService {
     const key = await this.#d.apiKeys.getOwned(keyId, user.id)
     if (!key || !(await this.#d.apiKeys.softDelete(key.id)))
       throw new ResourceNotFoundException('API key not found')
+    const cacheKey = `apikey:${key.prefix}`
+    await this.#d.cache.del(cacheKey)
+    setTimeout(() => void this.#d.cache.del(cacheKey).catch(() => {}), SECOND_DROP_MS).unref()
   }
 
   /**
@@ -88,6 +109,23 @@ export class ApiKeyService {
     if (!user?.isActive) throw new AuthenticationException('Account is disabled')
     this.#touch(key.id)
     return { user, keyId: key.id }
+  }
+
+  /** The key behind a prefix, from the cache or the database (then cached). */
+  async #lookup(prefix: string): Promise<CachedKey | null> {
+    const cacheKey = `apikey:${prefix}`
+    const cached = await this.#d.cache.getJson<CachedKey>(cacheKey)
+    if (cached) return cached
+    const row = await this.#d.apiKeys.getByPrefix(prefix)
+    if (!row) return null
+    const entry: CachedKey = {
+      id: row.id,
+      userId: row.userId,
+      keyHash: row.keyHash,
+      expiresAt: row.expiresAt?.toISOString() ?? null,
+    }
+    await this.#d.cache.setJson(cacheKey, entry, KEY_CACHE_TTL_SECONDS)
+    return entry
   }
 
   /** Records the use in the background, at most once per interval per key and instance. */

@@ -85,7 +85,7 @@ export function createServices({ settings, infra, signer, wakeRelay, log }: Serv
       postCache,
       bcryptRounds: settings.bcryptRounds,
     }),
-    apiKeys: new ApiKeyService({ apiKeys: apiKeyRepo, sessions }),
+    apiKeys: new ApiKeyService({ apiKeys: apiKeyRepo, sessions, cache: infra.cache }),
     files: new FileService({
       db,
       files: new FileRepository(db),
