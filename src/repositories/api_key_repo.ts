@@ -1,4 +1,4 @@
-import { and, desc, eq } from 'drizzle-orm'
+import { and, desc, eq, sql } from 'drizzle-orm'
 import type { Database } from '../core/database.ts'
 import { type ApiKey, apiKeys } from '../models/api_key.ts'
 import { BaseRepository } from './base.ts'
@@ -55,7 +55,11 @@ export class ApiKeyRepository extends BaseRepository<typeof apiKeys> {
    * @param at when it was used
    */
   async touch(id: string, at: Date, tx: Database = this.db): Promise<void> {
-    await tx.update(apiKeys).set({ lastUsedAt: at }).where(eq(apiKeys.id, id))
+    // Drizzle would refresh updated_at on any update; a use is not a change of the key.
+    await tx
+      .update(apiKeys)
+      .set({ lastUsedAt: at, updatedAt: sql`${apiKeys.updatedAt}` })
+      .where(eq(apiKeys.id, id))
   }
 
   /**

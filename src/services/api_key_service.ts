@@ -99,11 +99,10 @@ export class ApiKeyService {
    */
   async authenticate(presented: string): Promise<{ user: User; keyId: string }> {
     const match = KEY_PATTERN.exec(presented)
-    // Read from the database on every use (one indexed row): a revoked key then fails at once.
-    const key = match ? await this.#d.apiKeys.getByPrefix(match[1]!) : null
+    const key = match ? await this.#lookup(match[1]!) : null
     if (!key || !safeEqual(key.keyHash, sha256Hex(presented)))
       throw new AuthenticationException('Invalid API key')
-    if (key.expiresAt && key.expiresAt.getTime() <= Date.now())
+    if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now())
       throw new AuthenticationException('API key expired')
     const user = await this.#d.sessions.getUser(key.userId)
     if (!user?.isActive) throw new AuthenticationException('Account is disabled')
