@@ -26,7 +26,14 @@ export function isConnectionFailure(error: unknown): boolean {
   for (let depth = 0; current && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code
     if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true
-    if ((current as Error).message?.includes('Connection terminated')) return true
+    const message = (current as Error).message ?? ''
+    // pg's own wording for a dropped connection, and for a pool with no connection free in time.
+    if (
+      message.includes('Connection terminated') ||
+      message.includes('timeout exceeded when trying to connect')
+    ) {
+      return true
+    }
     if (current instanceof AggregateError && current.errors.some(isConnectionFailure)) return true
     current = (current as { cause?: unknown }).cause
   }

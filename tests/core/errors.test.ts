@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest'
+import { isConnectionFailure } from '../../src/core/errors.ts'
+
+describe('isConnectionFailure', () => {
+  it.each([
+    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
+    ['a PostgreSQL admin shutdown', Object.assign(new Error('terminating'), { code: '57P01' })],
+    ['a pool with no connection free in time', new Error('timeout exceeded when trying to connect')],
+    [
+      'a dropped connection wrapped by the ORM',
+      new Error('query failed', { cause: new Error('Connection terminated unexpectedly') }),
+    ],
+    [
+      'one of several attempts',
+      new AggregateError([new Error('x'), Object.assign(new Error('y'), { code: 'ETIMEDOUT' })]),
+    ],
+  ])('recognises %s', (_what, error) => {
+    expect(isConnectionFailure(error)).toBe(true)
+  })
+
+  it.each([
+    ['a bug', new TypeError('undefined is not a function')],
+    ['a refused query', Object.assign(new Error('duplicate key'), { code: '23505' })],
+    ['nothing', undefined],
+  ])('does not mistake %s for one', (_what, error) => {
+    expect(isConnectionFailure(error)).toBe(false)
+  })
+})
