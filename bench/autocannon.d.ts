@@ -4,6 +4,17 @@
  */
 declare module 'autocannon' {
   namespace autocannon {
+    /** One request as autocannon builds it, before it is encoded. */
+    interface RequestParams {
+      method?: string
+      path?: string
+      headers?: Record<string, string>
+      body?: string | Buffer
+    }
+
+    /** Called before each request of a `requests` entry; may change it (a falsy result skips it). */
+    type SetupRequest = (request: RequestParams) => RequestParams
+
     /** Options of one load run. */
     interface Options {
       url: string
@@ -13,9 +24,13 @@ declare module 'autocannon' {
       duration?: number
       /** Seconds before a request counts as timed out. */
       timeout?: number
+      /** Requests per second over all connections (no limit when absent). */
+      overallRate?: number
       method?: string
       headers?: Record<string, string>
       body?: string | Buffer
+      /** Requests each connection sends in turn, on top of the options above. */
+      requests?: (RequestParams & { setupRequest?: SetupRequest })[]
     }
 
     /** Summary statistics of one measured quantity. */

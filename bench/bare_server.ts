@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import pg from 'pg'
+import postgres from 'postgres'
 import { type BareContext, type BareHandler, loadScenarios, SCENARIO_HEADER, sendJson } from './scenario.ts'
 
 /**
@@ -11,6 +12,8 @@ import { type BareContext, type BareHandler, loadScenarios, SCENARIO_HEADER, sen
 
 /** Fastify's default, so both servers send the same `Keep-Alive` header. */
 const KEEP_ALIVE_TIMEOUT_MS = 72_000
+/** The service's pool size (`createDatabase`'s default). */
+const POOL_SIZE = 10
 
 function modeOf(variable: string): 'external' | 'embedded' {
   return process.env[variable] ? 'external' : 'embedded'
@@ -18,13 +21,18 @@ function modeOf(variable: string): 'external' | 'embedded' {
 
 function bareContext(): BareContext & { close(): Promise<void> } {
   let pool: pg.Pool | undefined
+  let sql: postgres.Sql | undefined
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
     version: string
   }
   return {
     pool() {
-      pool ??= new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 })
+      pool ??= new pg.Pool({ connectionString: process.env.DATABASE_URL, max: POOL_SIZE })
       return pool
+    },
+    sql() {
+      sql ??= postgres(String(process.env.DATABASE_URL), { max: POOL_SIZE, onnotice: () => {} })
+      return sql
     },
     version: pkg.version,
     startedAt: Date.now(),
@@ -34,14 +42,16 @@ function bareContext(): BareContext & { close(): Promise<void> } {
       broker: modeOf('RABBITMQ_URL'),
       storage: modeOf('S3_ENDPOINT'),
     },
-    close: async () => pool?.end(),
+    close: async () => {
+      await Promise.all([pool?.end(), sql?.end({ timeout: 1 })])
+    },
   }
 }
 
 /** The bare handler registry: scenario name to handler, from `bench/scenarios/`. */
 async function loadRegistry(): Promise<Map<string, BareHandler>> {
   const scenarios = await loadScenarios()
-  return new Map(scenarios.map((s) => [s.name, s.bare]))
+  return new Map(scenarios.flatMap((s) => (s.bare ? [[s.name, s.bare] as const] : [])))
 }
 
 async function main(): Promise<void> {

@@ -6,6 +6,10 @@ export interface LoadShape {
   pipelining: number
   /** Seconds measured per run. */
   durationS: number
+  /** Seconds before a request counts as timed out (autocannon's default 10 when absent). */
+  timeoutS?: number
+  /** Requests per second over all connections, for a light probe (as fast as possible when absent). */
+  rate?: number
 }
 
 /** One request, fully encoded. */
@@ -14,6 +18,8 @@ export interface WireRequest {
   path: string
   headers: Record<string, string>
   body?: string
+  /** Gives the path and/or body of each load request instead of the fixed ones (`RequestSpec.sequence`). */
+  next?: () => { path?: string; body?: string }
 }
 
 /** The figures of one measured run. */
@@ -39,6 +45,11 @@ export interface TargetFigures {
   runs: RunFigures[]
 }
 
+/** An autocannon `setupRequest` that takes each request's path and body from `next`. */
+function varied(next: NonNullable<WireRequest['next']>): autocannon.SetupRequest {
+  return (request) => ({ ...request, ...next() })
+}
+
 /**
  * Applies load to one server with autocannon.
  *
@@ -56,6 +67,9 @@ export async function runLoad(baseUrl: string, request: WireRequest, shape: Load
     connections: shape.connections,
     pipelining: shape.pipelining,
     duration: shape.durationS,
+    ...(shape.timeoutS === undefined ? {} : { timeout: shape.timeoutS }),
+    ...(shape.rate === undefined ? {} : { overallRate: shape.rate }),
+    ...(request.next === undefined ? {} : { requests: [{ setupRequest: varied(request.next) }] }),
   })
   return {
     reqPerSec: result.requests.average,
@@ -68,6 +82,29 @@ export async function runLoad(baseUrl: string, request: WireRequest, shape: Load
       Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count]),
     ),
   }
+}
+
+/** How long {@link drain} waits at most. */
+const DRAIN_TIMEOUT_MS = 120_000
+
+/**
+ * Sends one request and waits for its answer: on a server whose work queues in order (libuv's thread
+ * pool), it ends once the work that earlier, abandoned requests left has run.
+ *
+ * @param baseUrl `http://127.0.0.1:<port>`
+ * @param request the request
+ * @returns how long it took in ms
+ */
+export async function drain(baseUrl: string, request: WireRequest): Promise<number> {
+  const started = performance.now()
+  const reply = await fetch(`${baseUrl}${request.path}`, {
+    method: request.method,
+    headers: request.headers,
+    ...(request.body === undefined ? {} : { body: request.body }),
+    signal: AbortSignal.timeout(DRAIN_TIMEOUT_MS),
+  })
+  await reply.arrayBuffer()
+  return performance.now() - started
 }
 
 /**

@@ -1,5 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import type { TargetFigures } from './load.ts'
+import type { MeasurementResult } from './measurement.ts'
 
 /** Most failed or non-2xx requests a run may have before its scenario counts as failed. */
 export const MAX_FAILURE_RATE = 0.01
@@ -11,11 +12,18 @@ export interface ScenarioResult {
   path: string
   /** Lowest acceptable service/bare req/s ratio, when the scenario sets one. */
   target?: number
+  /** Highest acceptable service/bare p99 ratio, when the scenario sets one. */
+  p99RatioMax?: number
+  /** What `bare` and `service` were, when not the bare server and the service (a service baseline). */
+  labels?: { bare: string; service: string }
   bare?: TargetFigures
   service?: TargetFigures
   /** Service req/s divided by bare req/s. */
   ratio?: number
   targetMet?: boolean
+  /** Service p99 divided by bare p99. */
+  p99Ratio?: number
+  p99TargetMet?: boolean
   /** Why the scenario failed (an exception, or too many failed requests); absent when it passed. */
   error?: string
 }
@@ -27,6 +35,7 @@ export interface BenchReport {
   machine: { node: string; cpus: number; loadAvgBefore: number[]; loadAvgAfter: number[] }
   load: { connections: number; pipelining: number; durationS: number; warmupS: number; rounds: number }
   scenarios: ScenarioResult[]
+  measurements: MeasurementResult[]
 }
 
 /**
@@ -39,6 +48,7 @@ export function judge(result: ScenarioResult): ScenarioResult {
   const { bare, service } = result
   if (!bare || !service) return result
   const ratio = bare.reqPerSec > 0 ? service.reqPerSec / bare.reqPerSec : 0
+  const p99Ratio = bare.p99Ms > 0 ? service.p99Ms / bare.p99Ms : Number.POSITIVE_INFINITY
   const error = (
     [
       ['bare', bare],
@@ -51,7 +61,9 @@ export function judge(result: ScenarioResult): ScenarioResult {
   return {
     ...result,
     ratio,
+    p99Ratio,
     ...(result.target === undefined ? {} : { targetMet: ratio >= result.target }),
+    ...(result.p99RatioMax === undefined ? {} : { p99TargetMet: p99Ratio <= result.p99RatioMax }),
     ...(error ? { error } : {}),
   }
 }
@@ -61,11 +73,10 @@ const fmt = (n: number | undefined, digits = 0) =>
     ? '-'
     : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 
-function verdict(r: ScenarioResult): string {
-  if (r.ratio === undefined) return ''
-  const goal =
-    r.target === undefined ? '(no target)' : `(target ${r.target}: ${r.targetMet ? 'met' : 'MISSED'})`
-  return `${fmt(r.ratio, 2)} ${goal}`
+function verdict(value: number | undefined, bound: string, limit: number | undefined, met?: boolean) {
+  if (value === undefined) return ''
+  const goal = limit === undefined ? '' : ` (${bound} ${limit}: ${met ? 'met' : 'MISSED'})`
+  return `${fmt(value, 2)}${goal}`
 }
 
 /**
@@ -74,18 +85,17 @@ function verdict(r: ScenarioResult): string {
  * @param results the scenarios' outcomes
  */
 export function printTable(results: ScenarioResult[]): void {
-  const head = ['scenario', 'target', 'req/s', 'p50 ms', 'p99 ms', 'service/bare']
+  const head = ['scenario', 'target', 'req/s', 'p50 ms', 'p99 ms', 'req/s ratio', 'p99 ratio']
   const rows: string[][] = [head]
   for (const r of results) {
-    const label = `${r.method} ${r.path}`
-    rows.push([label, 'bare', fmt(r.bare?.reqPerSec), fmt(r.bare?.p50Ms, 1), fmt(r.bare?.p99Ms, 1), ''])
+    const f = (t: 'bare' | 'service') => [fmt(r[t]?.reqPerSec), fmt(r[t]?.p50Ms, 1), fmt(r[t]?.p99Ms, 1)]
+    rows.push([r.name, r.labels?.bare ?? 'bare', ...f('bare'), '', ''])
     rows.push([
-      '',
-      'service',
-      fmt(r.service?.reqPerSec),
-      fmt(r.service?.p50Ms, 1),
-      fmt(r.service?.p99Ms, 1),
-      verdict(r),
+      `${r.method} ${r.path}`,
+      r.labels?.service ?? 'service',
+      ...f('service'),
+      verdict(r.ratio, '>=', r.target, r.targetMet),
+      verdict(r.p99Ratio, '<=', r.p99RatioMax, r.p99TargetMet),
     ])
   }
   const widths = head.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length)))
@@ -93,6 +103,27 @@ export function printTable(results: ScenarioResult[]): void {
     row.map((cell, i) => (i >= 2 && i <= 4 ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ')
   process.stdout.write(`\n${rows.map((row) => line(row).trimEnd()).join('\n')}\n`)
   for (const r of results.filter((x) => x.error)) process.stdout.write(`ERROR ${r.name}: ${r.error}\n`)
+}
+
+/**
+ * Prints the measurements: one line each, its target figure first, then the others.
+ *
+ * @param results the measurements' outcomes
+ */
+export function printMeasurements(results: MeasurementResult[]): void {
+  for (const r of results) {
+    const { target } = r
+    const bound = target && (target.lessThan === undefined ? `>= ${target.atLeast}` : `< ${target.lessThan}`)
+    const goal = target
+      ? ` ${target.figure} ${fmt(r.figures[target.figure], 1)} (target ${bound}: ${r.targetMet ? 'met' : 'MISSED'})`
+      : ''
+    const others = Object.entries(r.figures)
+      .filter(([key]) => key !== target?.figure)
+      .map(([key, value]) => `${key} ${fmt(value, 1)}`)
+      .join(', ')
+    process.stdout.write(`\n${r.name}:${goal}\n  ${r.description}\n  ${others}\n`)
+    if (r.error) process.stdout.write(`ERROR ${r.name}: ${r.error}\n`)
+  }
 }
 
 /**

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type pg from 'pg'
+import type postgres from 'postgres'
 
 /** The bare server routes a request to a scenario's handler by this header (the service never sees it). */
 export const SCENARIO_HEADER = 'x-bench-scenario'
@@ -12,6 +13,12 @@ export interface RequestSpec {
   headers?: Record<string, string>
   /** A string is sent as is; anything else as JSON with `content-type: application/json`. */
   body?: unknown
+  /**
+   * Makes one server's request sequence, for a load that must vary (ids to rotate, unique titles): the
+   * function it returns gives, before each load request, the path and/or the encoded body to send
+   * instead. The bare server and the service each get a sequence of their own, kept across their runs.
+   */
+  sequence?: () => () => { path?: string; body?: string }
 }
 
 /** What a scenario's `setup` may use: the running service and its database. */
@@ -35,6 +42,8 @@ export interface ServiceReply {
 export interface BareContext {
   /** A `pg` pool on the bench database, sized like the service's (made on first use). */
   pool(): pg.Pool
+  /** A postgres.js client on the bench database, as many connections as the service's pool (made on first use). */
+  sql(): postgres.Sql
   /** The service's version, as `/health` reports it. */
   version: string
   /** When the bare server started (ms since the epoch). */
@@ -51,6 +60,22 @@ export type BareHandler = (
 ) => void | Promise<void>
 
 /**
+ * Compares two configurations of the service instead of the service and the bare server: the runner
+ * starts two more service children for the scenario (`env` on top of the bench's for both, then
+ * `baselineEnv` on the baseline), runs `setup` against the subject, and stops both afterwards.
+ */
+export interface ServiceBaseline {
+  /** How the report names the baseline child (in the `bare` row), e.g. `limiter off`. */
+  label: string
+  /** How the report names the subject child (in the `service` row), e.g. `limiter on`. */
+  subjectLabel: string
+  /** Environment of both children, on top of the bench's (e.g. a real `REDIS_URL`). */
+  env: Record<string, string>
+  /** What the baseline child changes, e.g. `{ RATE_LIMIT_ENABLED: 'false' }`. */
+  baselineEnv: Record<string, string>
+}
+
+/**
  * One benchmarked request. A file in `bench/scenarios/` default-exports one; the runner and the bare
  * server find them there, so a new scenario is a new file.
  */
@@ -60,10 +85,25 @@ export interface Scenario extends RequestSpec {
   method: string
   /** Lowest acceptable service/bare req/s ratio; printed, never fatal. */
   target?: number
+  /** Highest acceptable service/bare p99 latency ratio; printed, never fatal. */
+  p99RatioMax?: number
+  /** Connections of each load run, when not the runner's default (e.g. fewer for a bcrypt-bound route). */
+  connections?: number
+  /**
+   * After each run, send one more request and await it: it queues behind the work the run left
+   * (e.g. bcrypt jobs of abandoned requests), so the next run starts on an idle server.
+   */
+  drain?: boolean
+  /** Shortest measured run in seconds, for a route too slow to sample in `BENCH_DURATION`. */
+  minDurationS?: number
+  /** Longest `setup` may take in seconds, when not the runner's minute (e.g. to seed a data set once). */
+  setupTimeoutS?: number
   /** Runs once against the live service before the load, e.g. to create a user and log in. */
   setup?(ctx: SetupContext): Promise<Partial<RequestSpec> | undefined>
-  /** What the bare server answers for this scenario. */
-  bare: BareHandler
+  /** What the bare server answers for this scenario; required unless `baseline` is set. */
+  bare?: BareHandler
+  /** Measure against a second configuration of the service instead of the bare server. */
+  baseline?: ServiceBaseline
 }
 
 /** The headers every service response carries (API.md "Conventions"), for the bare handlers to copy. */
@@ -81,16 +121,49 @@ const SERVICE_HEADERS = {
  * @param res the response
  * @param status the HTTP status
  * @param body the value to serialise
+ * @param headers more headers the route sends (e.g. `set-cookie`)
  */
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string | string[]> = {},
+): void {
   const bytes = Buffer.from(JSON.stringify(body))
   res.writeHead(status, {
     ...SERVICE_HEADERS,
+    ...headers,
     'x-request-id': randomUUID(),
     'content-type': 'application/json; charset=utf-8',
     'content-length': bytes.length,
   })
   res.end(bytes)
+}
+
+/**
+ * The context a scenario's `setup` runs with: requests to one service (10 s each, JSON parsed).
+ *
+ * @param serviceUrl `http://127.0.0.1:<port>` of the service
+ * @param databaseUrl the database it runs on
+ * @returns the context
+ */
+export function createSetupContext(serviceUrl: string, databaseUrl: string): SetupContext {
+  return {
+    serviceUrl,
+    databaseUrl,
+    async request(method, path, spec = {}) {
+      const { headers, body } = encodeRequest({ path, ...spec })
+      const reply = await fetch(`${serviceUrl}${path}`, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        signal: AbortSignal.timeout(10_000),
+      })
+      const text = await reply.text()
+      const isJson = reply.headers.get('content-type')?.includes('json') ?? false
+      return { status: reply.status, headers: reply.headers, body: isJson && text ? JSON.parse(text) : text }
+    },
+  }
 }
 
 /**
@@ -112,9 +185,11 @@ function assertScenario(value: unknown, file: string): asserts value is Scenario
     typeof s?.name === 'string' &&
     typeof s.method === 'string' &&
     typeof s.path === 'string' &&
-    typeof s.bare === 'function'
+    (typeof s.bare === 'function' || typeof s.baseline === 'object')
   if (!ok)
-    throw new Error(`bench/scenarios/${file}: default export is not a scenario (name, method, path, bare)`)
+    throw new Error(
+      `bench/scenarios/${file}: default export is not a scenario (name, method, path, bare or baseline)`,
+    )
 }
 
 /**

@@ -11,11 +11,15 @@ export const DEFAULT_BENCH_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/fo
 export const SERVICE_LOG = new URL('./results/service.log', import.meta.url)
 
 /** A fixed secret (48 bytes), so tokens made in a scenario's setup stay valid for the whole run. */
-const BENCH_JWT_SECRET = 'folio-bench-jwt-secret-not-for-production-use-48'
+export const BENCH_JWT_SECRET = 'folio-bench-jwt-secret-not-for-production-use-48'
+/** The bcrypt cost the service hashes with during a benchmark: production's (API.md: 12). */
+export const BENCH_BCRYPT_ROUNDS = 12
 /** Limits high enough never to answer 429, so the limiter's cost is measured but not its refusals. */
 const NO_REFUSAL_LIMIT = '100000000'
-const READY_TIMEOUT_MS = 60_000
-const STOP_GRACE_MS = 12_000
+/** How long a child may take to answer HTTP after it started. */
+export const READY_TIMEOUT_MS = 60_000
+/** How long a child may take to shut down before it is killed. */
+export const STOP_GRACE_MS = 12_000
 
 /** Both servers of a benchmark. */
 export interface Servers {
@@ -30,7 +34,15 @@ export interface Servers {
   kill(): void
 }
 
-function serviceEnv(port: number, dataDir: string, databaseUrl: string): NodeJS.ProcessEnv {
+/**
+ * The environment of a benchmarked service child.
+ *
+ * @param port the port it listens on (127.0.0.1)
+ * @param dataDir its data folder (embedded stores)
+ * @param databaseUrl the bench database
+ * @returns the caller's environment with the bench's settings on top
+ */
+export function serviceEnv(port: number, dataDir: string, databaseUrl: string): NodeJS.ProcessEnv {
   // REDIS_URL, RABBITMQ_URL, S3_* and SMTP_URL come through from the caller's environment when set;
   // when unset the service runs on its embedded stores.
   return {
@@ -43,6 +55,8 @@ function serviceEnv(port: number, dataDir: string, databaseUrl: string): NodeJS.
     DATA_DIR: dataDir,
     DATABASE_URL: databaseUrl,
     JWT_SECRET: BENCH_JWT_SECRET,
+    // The production cost, whatever the caller's shell says: logins are measured at their real price.
+    BCRYPT_ROUNDS: String(BENCH_BCRYPT_ROUNDS),
     // Keys and events of the benchmark stay apart from other users of a shared Redis or RabbitMQ.
     CACHE_KEY_PREFIX: 'folio-bench:',
     EVENTS_EXCHANGE: 'folio-bench.events',
@@ -55,7 +69,11 @@ function serviceEnv(port: number, dataDir: string, databaseUrl: string): NodeJS.
   }
 }
 
-function script(relative: string): string {
+/**
+ * The absolute path of a script, relative to `bench/`.
+ * @param relative e.g. `../src/main.ts`
+ */
+export function script(relative: string): string {
   return fileURLToPath(new URL(relative, import.meta.url))
 }
 
