@@ -3,7 +3,7 @@ import pino from 'pino'
 import { type Broker, createBroker, DEFAULT_CONSUME_OPTIONS } from '../src/core/broker.ts'
 import type { Database, DatabaseHandle } from '../src/core/database.ts'
 import { loggerOptions } from '../src/core/logging.ts'
-import { recordEvent } from '../src/services/outbox.ts'
+import { recordEvents } from '../src/services/outbox.ts'
 import { startEventPipeline } from '../src/workers/pipeline.ts'
 import { HandlerRegistry } from '../src/workers/registry.ts'
 import {
@@ -40,11 +40,11 @@ function waitForCount(count: () => number, total: number, timeoutMs: number): Pr
 /** Records every event, a transaction at a time, waking the relay after each commit as services do. */
 async function recordAll(db: Database, wake: () => void): Promise<void> {
   for (let recorded = 0; recorded < EVENTS; recorded += EVENTS_PER_TRANSACTION) {
-    await db.transaction(async (tx) => {
-      for (let i = 0; i < EVENTS_PER_TRANSACTION; i++) {
-        await recordEvent(tx, 'user.registered', { user_id: randomUUID() })
-      }
-    })
+    const events = Array.from({ length: EVENTS_PER_TRANSACTION }, () => ({
+      type: 'user.registered' as const,
+      data: { user_id: randomUUID() },
+    }))
+    await db.transaction((tx) => recordEvents(tx, events))
     wake()
   }
 }

@@ -23,6 +23,17 @@ export class OutboxRepository {
   }
 
   /**
+   * Stores several events with one INSERT.
+   * @param values the events, in order
+   * @param tx the caller's transaction
+   * @returns the stored events, in order
+   */
+  async insertMany(values: NewOutboxEvent[], tx: Database = this.#db): Promise<OutboxEvent[]> {
+    const rows = await tx.insert(outboxEvents).values(values).returning()
+    return rows as OutboxEvent[]
+  }
+
+  /**
    * Locks the oldest unpublished events, skipping rows another relay holds, so several instances
    * relay side by side without publishing an event twice.
    * @param limit the batch size

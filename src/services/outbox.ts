@@ -41,6 +41,26 @@ export async function recordEvent(
 }
 
 /**
+ * Records several events in the caller's transaction with one multi-row INSERT (bulk changes, jobs).
+ * They keep their order: same `occurred_at`, ids (UUID v7) increasing.
+ *
+ * @param tx the transaction of the change that causes the events
+ * @param events each event's type and data
+ * @returns the stored events, in order
+ */
+export async function recordEvents(
+  tx: Database,
+  events: { type: EventType; data: Record<string, unknown> }[],
+): Promise<OutboxEvent[]> {
+  if (events.length === 0) return []
+  const requestId = currentRequestId() ?? null
+  const occurredAt = new Date()
+  return new OutboxRepository(tx).insertMany(
+    events.map(({ type, data }) => ({ type, payload: data, requestId, occurredAt })),
+  )
+}
+
+/**
  * The message body of a stored event.
  * @param event a row of `outbox_events`
  */
