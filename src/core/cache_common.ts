@@ -104,3 +104,18 @@ export async function runWithLock<T>(
     await cache.releaseLock(key, held).catch(() => false)
   }
 }
+
+/** JSON values on top of an adapter's string `get` and `set`, the same for every adapter. */
+export abstract class JsonCodec {
+  abstract get(key: string): Promise<string | null>
+  abstract set(key: string, value: string, ttlSeconds?: number, tags?: string[]): Promise<void>
+
+  async getJson<T>(key: string): Promise<T | null> {
+    const raw = await this.get(key)
+    return raw === null ? null : (JSON.parse(raw) as T)
+  }
+
+  setJson(key: string, value: unknown, ttlSeconds?: number, tags?: string[]): Promise<void> {
+    return this.set(key, JSON.stringify(value), ttlSeconds, tags)
+  }
+}

@@ -1,6 +1,6 @@
 import { DependencyException } from '../exceptions.ts'
 import type { Cache, IncrResult, WithLockOptions } from './cache.ts'
-import { lockTtl, newLockToken, runWithLock, ttlToMs } from './cache_common.ts'
+import { JsonCodec, lockTtl, newLockToken, runWithLock, ttlToMs } from './cache_common.ts'
 
 /** How often expired entries are swept; reads also drop them lazily. */
 const SWEEP_INTERVAL_MS = 30_000
@@ -20,7 +20,7 @@ interface Lock {
  * The in-process cache: the embedded default when no `REDIS_URL` is set. Same contract as the Redis
  * adapter, but local to this process (limits and locks are not shared between instances).
  */
-class MemoryCache implements Cache {
+class MemoryCache extends JsonCodec implements Cache {
   readonly mode = 'embedded' as const
   readonly #entries = new Map<string, Entry>()
   readonly #tags = new Map<string, Set<string>>()
@@ -29,6 +29,7 @@ class MemoryCache implements Cache {
   #closed = false
 
   constructor() {
+    super()
     this.#sweeper = setInterval(() => this.#sweep(), SWEEP_INTERVAL_MS)
     this.#sweeper.unref()
   }
@@ -46,15 +47,6 @@ class MemoryCache implements Cache {
       keys.add(key)
       this.#tags.set(tag, keys)
     }
-  }
-
-  async getJson<T>(key: string): Promise<T | null> {
-    const raw = await this.get(key)
-    return raw === null ? null : (JSON.parse(raw) as T)
-  }
-
-  setJson(key: string, value: unknown, ttlSeconds?: number, tags?: string[]): Promise<void> {
-    return this.set(key, JSON.stringify(value), ttlSeconds, tags)
   }
 
   async del(...keys: string[]): Promise<number> {

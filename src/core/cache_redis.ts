@@ -3,7 +3,7 @@ import type { Logger } from 'pino'
 import { DependencyException } from '../exceptions.ts'
 import { withTimeout } from '../utils/helpers.ts'
 import type { Cache, IncrResult, WithLockOptions } from './cache.ts'
-import { lockTtl, newLockToken, runWithLock, ttlToMs } from './cache_common.ts'
+import { JsonCodec, lockTtl, newLockToken, runWithLock, ttlToMs } from './cache_common.ts'
 import { type ScriptedRedis, withScripts } from './cache_redis_scripts.ts'
 
 /** A command not answered within this time fails (the API answers 503 instead of hanging). */
@@ -34,7 +34,7 @@ function escapeGlob(text: string): string {
 }
 
 /** The Redis adapter of the cache port. */
-class RedisCache implements Cache {
+class RedisCache extends JsonCodec implements Cache {
   readonly mode = 'external' as const
   readonly #client: ScriptedRedis
   readonly #prefix: string
@@ -46,6 +46,7 @@ class RedisCache implements Cache {
   #firstConnect: Promise<void> | null = null
 
   constructor(options: RedisCacheOptions) {
+    super()
     this.#prefix = options.keyPrefix
     this.#log = options.log
     const client = new Redis(options.url, {
@@ -85,15 +86,6 @@ class RedisCache implements Cache {
       }
       return ttlMs === undefined ? c.set(dataKey, value) : c.set(dataKey, value, 'PX', ttlMs)
     })
-  }
-
-  async getJson<T>(key: string): Promise<T | null> {
-    const raw = await this.get(key)
-    return raw === null ? null : (JSON.parse(raw) as T)
-  }
-
-  setJson(key: string, value: unknown, ttlSeconds?: number, tags?: string[]): Promise<void> {
-    return this.set(key, JSON.stringify(value), ttlSeconds, tags)
   }
 
   async del(...keys: string[]): Promise<number> {
