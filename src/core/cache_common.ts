@@ -105,10 +105,16 @@ export async function runWithLock<T>(
   }
 }
 
-/** JSON values on top of an adapter's string `get` and `set`, the same for every adapter. */
-export abstract class JsonCodec {
+/**
+ * What every cache adapter shares on top of its own primitives: JSON values over `get`/`set`, and
+ * `withLock` over the lock operations.
+ */
+export abstract class CacheBase {
   abstract get(key: string): Promise<string | null>
   abstract set(key: string, value: string, ttlSeconds?: number, tags?: string[]): Promise<void>
+  abstract acquireLock(key: string, ttlMs: number): Promise<string | null>
+  abstract renewLock(key: string, token: string, ttlMs: number): Promise<boolean>
+  abstract releaseLock(key: string, token: string): Promise<boolean>
 
   async getJson<T>(key: string): Promise<T | null> {
     const raw = await this.get(key)
@@ -117,5 +123,14 @@ export abstract class JsonCodec {
 
   setJson(key: string, value: unknown, ttlSeconds?: number, tags?: string[]): Promise<void> {
     return this.set(key, JSON.stringify(value), ttlSeconds, tags)
+  }
+
+  withLock<T>(
+    key: string,
+    ttlMs: number,
+    fn: (signal: AbortSignal) => Promise<T>,
+    options?: WithLockOptions,
+  ): Promise<T> {
+    return runWithLock(this, key, ttlMs, fn, options)
   }
 }

@@ -1,6 +1,6 @@
 import { DependencyException } from '../exceptions.ts'
-import type { Cache, IncrResult, WithLockOptions } from './cache.ts'
-import { JsonCodec, lockTtl, newLockToken, runWithLock, ttlToMs } from './cache_common.ts'
+import type { Cache, IncrResult } from './cache.ts'
+import { CacheBase, lockTtl, newLockToken, ttlToMs } from './cache_common.ts'
 
 /** How often expired entries are swept; reads also drop them lazily. */
 const SWEEP_INTERVAL_MS = 30_000
@@ -20,7 +20,7 @@ interface Lock {
  * The in-process cache: the embedded default when no `REDIS_URL` is set. Same contract as the Redis
  * adapter, but local to this process (limits and locks are not shared between instances).
  */
-class MemoryCache extends JsonCodec implements Cache {
+class MemoryCache extends CacheBase implements Cache {
   readonly mode = 'embedded' as const
   readonly #entries = new Map<string, Entry>()
   readonly #tags = new Map<string, Set<string>>()
@@ -104,15 +104,6 @@ class MemoryCache extends JsonCodec implements Cache {
     if (this.#heldLock(key)?.token !== token) return false
     this.#locks.delete(key)
     return true
-  }
-
-  withLock<T>(
-    key: string,
-    ttlMs: number,
-    fn: (signal: AbortSignal) => Promise<T>,
-    options?: WithLockOptions,
-  ): Promise<T> {
-    return runWithLock(this, key, ttlMs, fn, options)
   }
 
   async ping(_timeoutMs: number): Promise<void> {

@@ -2,8 +2,8 @@ import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { DependencyException } from '../exceptions.ts'
 import { withTimeout } from '../utils/helpers.ts'
-import type { Cache, IncrResult, WithLockOptions } from './cache.ts'
-import { JsonCodec, lockTtl, newLockToken, runWithLock, ttlToMs } from './cache_common.ts'
+import type { Cache, IncrResult } from './cache.ts'
+import { CacheBase, lockTtl, newLockToken, ttlToMs } from './cache_common.ts'
 import { type ScriptedRedis, withScripts } from './cache_redis_scripts.ts'
 
 /** A command not answered within this time fails (the API answers 503 instead of hanging). */
@@ -34,7 +34,7 @@ function escapeGlob(text: string): string {
 }
 
 /** The Redis adapter of the cache port. */
-class RedisCache extends JsonCodec implements Cache {
+class RedisCache extends CacheBase implements Cache {
   readonly mode = 'external' as const
   readonly #client: ScriptedRedis
   readonly #prefix: string
@@ -129,15 +129,6 @@ class RedisCache extends JsonCodec implements Cache {
 
   async releaseLock(key: string, token: string): Promise<boolean> {
     return (await this.#call((c) => c.folioReleaseLock(this.#lock(key), token))) === 1
-  }
-
-  withLock<T>(
-    key: string,
-    ttlMs: number,
-    fn: (signal: AbortSignal) => Promise<T>,
-    options?: WithLockOptions,
-  ): Promise<T> {
-    return runWithLock(this, key, ttlMs, fn, options)
   }
 
   async ping(timeoutMs: number): Promise<void> {

@@ -48,7 +48,12 @@ export async function authRoutes(
       path: '/api/v1/auth',
       maxAge: settings.refreshTokenTtlSeconds,
     })
-    reply.setCookie(CSRF_COOKIE, signer.signCsrf(session.sessionId), {
+    setCsrfCookie(reply, signer.signCsrf(session.sessionId))
+  }
+
+  /** The CSRF cookie is readable by scripts: they copy it into `X-CSRF-Token`. */
+  function setCsrfCookie(reply: FastifyReply, csrf: string): void {
+    reply.setCookie(CSRF_COOKIE, csrf, {
       httpOnly: false,
       sameSite: 'strict',
       secure,
@@ -188,13 +193,7 @@ export async function authRoutes(
       const session = token ? await auth.sessionOf(token) : null
       if (!session) throw new AuthenticationException('Refresh cookie missing or invalid')
       const csrf = signer.signCsrf(session.sessionId)
-      reply.setCookie(CSRF_COOKIE, csrf, {
-        httpOnly: false,
-        sameSite: 'strict',
-        secure,
-        path: '/',
-        maxAge: settings.refreshTokenTtlSeconds,
-      })
+      setCsrfCookie(reply, csrf)
       return ok({ csrf_token: csrf })
     },
   )
