@@ -114,7 +114,10 @@ const eventPipeline: Measurement = {
     const suffix = randomBytes(4).toString('hex')
     const exchange = `folio-bench.events.${suffix}`
     const queuePrefix = `folio-bench.pipeline.${suffix}`
-    const log = pino(loggerOptions({ appEnv: 'test', logLevel: 'info' }), pino.destination(LOG_FILE.pathname))
+    const log = pino(
+      loggerOptions({ appEnv: 'test', logLevel: 'info' }),
+      pino.destination({ dest: LOG_FILE.pathname, mkdir: true }),
+    )
     const events = await createEventsDatabase(ctx.databaseUrl, tuning.poolSize)
     const broker = createBroker({ rabbitmqUrl: RABBITMQ_URL }, log.child({ component: 'broker' }), {
       exchange,
