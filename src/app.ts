@@ -128,7 +128,10 @@ export async function buildApp(settings: Settings, options: BuildOptions = {}): 
   await declareWorkerQueues(infra, registry, settings.eventsQueuePrefix, logger)
   const events = await startEventPipeline(
     { database: infra.database, broker: infra.broker, log: logger.child({ component: 'events' }), registry },
-    { consume: infra.broker.mode === 'embedded', consumer: { queuePrefix: settings.eventsQueuePrefix } },
+    {
+      consume: infra.broker.mode === 'embedded',
+      consumer: { queuePrefix: settings.eventsQueuePrefix, prefetch: settings.workerPrefetch },
+    },
   )
   const signer = new TokenSigner(settings.jwtSecret, settings.accessTokenTtlSeconds)
   const services = createServices({

@@ -49,7 +49,10 @@ async function main(): Promise<void> {
   const registry = createHandlerRegistry({ db: database.db, settings, mailer, storage })
   const pipeline = await startEventPipeline(
     { database, broker, log: logger, registry },
-    { relay: false, consumer: { queuePrefix: settings.eventsQueuePrefix } },
+    {
+      relay: false,
+      consumer: { queuePrefix: settings.eventsQueuePrefix, prefetch: settings.workerPrefetch },
+    },
   )
   logger.info({ groups: registry.groups() }, 'worker started')
 

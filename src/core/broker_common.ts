@@ -9,7 +9,7 @@ export const LAST_ERROR_HEADER = 'x-last-error'
 
 /** Defaults for {@link ConsumeOptions}: five attempts over about six minutes. */
 export const DEFAULT_CONSUME_OPTIONS: ConsumeOptions = {
-  prefetch: 16,
+  prefetch: 32,
   maxAttempts: 5,
   retryDelaysMs: [1_000, 10_000, 60_000, 300_000],
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseEnv } from 'node:util'
+import { DEFAULT_CONSUME_OPTIONS } from './broker_common.ts'
 
 /** The deployment environment: it picks the `.env.<APP_ENV>` file and how strict validation is. */
 export type AppEnv = 'development' | 'test' | 'production'
@@ -51,6 +52,8 @@ export interface Settings {
   eventsExchange: string
   /** Prefix of the worker's queue names. */
   eventsQueuePrefix: string
+  /** Events each worker queue hands its consumer at once, handled concurrently. */
+  workerPrefetch: number
   firstSuperuserEmail: string | undefined
   firstSuperuserPassword: string | undefined
 }
@@ -246,6 +249,7 @@ export function loadSettings(env: Env = process.env, cwd = process.cwd()): Setti
     cacheKeyPrefix: r.str('CACHE_KEY_PREFIX') ?? 'folio:',
     eventsExchange: r.str('EVENTS_EXCHANGE') ?? 'app.events',
     eventsQueuePrefix: r.str('EVENTS_QUEUE_PREFIX') ?? 'folio.worker',
+    workerPrefetch: r.int('WORKER_PREFETCH', DEFAULT_CONSUME_OPTIONS.prefetch, 1, 1_000),
     firstSuperuserEmail: r.str('FIRST_SUPERUSER_EMAIL')?.toLowerCase(),
     firstSuperuserPassword: r.str('FIRST_SUPERUSER_PASSWORD'),
   }

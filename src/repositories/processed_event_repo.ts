@@ -1,9 +1,27 @@
-import { and, eq, sql } from 'drizzle-orm'
+import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { Database } from '../core/database.ts'
 import { processedEvents } from '../models/processed_event.ts'
 
 /** The outcome of a claim: run the handler, skip it (it already ran), or try later (it is running). */
 export type ClaimOutcome = 'claimed' | 'done' | 'busy'
+
+/** One line of the ledger: a handler and an event it runs for. */
+export interface LedgerKey {
+  eventId: string
+  handler: string
+}
+
+const ledgerId = (key: LedgerKey) => `${key.eventId} ${key.handler}`
+
+function groupByHandler(keys: readonly LedgerKey[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>()
+  for (const { eventId, handler } of keys) {
+    const eventIds = groups.get(handler)
+    if (eventIds) eventIds.push(eventId)
+    else groups.set(handler, [eventId])
+  }
+  return groups
+}
 
 /**
  * Data access of `processed_events`, the consumers' idempotency ledger. A handler runs for an event
@@ -19,41 +37,59 @@ export class ProcessedEventRepository {
   }
 
   /**
-   * Claims the right to run `handler` for `eventId`: atomically, only one claimant wins.
-   * @param eventId the event id
-   * @param handler the handler name
+   * Claims the right to run a handler for an event, for several (event, handler) pairs in one
+   * statement: atomically, only one claimant of a pair wins. A pair named twice in one call is
+   * claimed once; its second mention is `busy` (the first is about to run it).
+   * @param keys the (event, handler) pairs
    * @param leaseMs how long a claim blocks others before it counts as abandoned
+   * @returns each pair's outcome, in the order of `keys`
    */
-  async claim(eventId: string, handler: string, leaseMs: number): Promise<ClaimOutcome> {
+  async claimMany(keys: readonly LedgerKey[], leaseMs: number): Promise<ClaimOutcome[]> {
     const t = processedEvents
+    const unique = [...new Map(keys.map((key) => [ledgerId(key), key])).values()]
+    if (unique.length === 0) return []
     const claimed = await this.#db
       .insert(t)
-      .values({ eventId, handler, status: 'started' })
+      .values(unique.map(({ eventId, handler }) => ({ eventId, handler, status: 'started' as const })))
       .onConflictDoUpdate({
         target: [t.eventId, t.handler],
         set: { status: 'started', startedAt: sql`now()`, attempts: sql`${t.attempts} + 1` },
         // Take the row over only when the last run failed or its lease ran out.
         setWhere: sql`${t.status} = 'failed' OR (${t.status} = 'started' AND ${t.startedAt} < now() - make_interval(secs => ${leaseMs / 1000}))`,
       })
-      .returning({ id: t.id })
-    if (claimed.length > 0) return 'claimed'
-    const rows = await this.#db
-      .select({ status: t.status })
-      .from(t)
-      .where(and(eq(t.eventId, eventId), eq(t.handler, handler)))
-    return rows[0]?.status === 'done' ? 'done' : 'busy'
+      .returning({ eventId: t.eventId, handler: t.handler })
+    const won = new Set(claimed.map(ledgerId))
+    const lost = unique.filter((key) => !won.has(ledgerId(key)))
+    const done = new Set<string>()
+    if (lost.length > 0) {
+      const rows = await this.#db
+        .select({ eventId: t.eventId, handler: t.handler })
+        .from(t)
+        .where(and(inArray(t.eventId, [...new Set(lost.map((k) => k.eventId))]), eq(t.status, 'done')))
+      for (const row of rows) done.add(ledgerId(row))
+    }
+    const seen = new Set<string>()
+    return keys.map((key) => {
+      const id = ledgerId(key)
+      const first = !seen.has(id)
+      seen.add(id)
+      if (won.has(id)) return first ? 'claimed' : 'busy'
+      return done.has(id) ? 'done' : 'busy'
+    })
   }
 
   /**
-   * Records that the handler ran to completion: the event will never run through it again.
-   * @param eventId the event id
-   * @param handler the handler name
+   * Records that handlers ran to completion: those events never run through them again.
+   * @param keys the (event, handler) pairs
    */
-  async complete(eventId: string, handler: string): Promise<void> {
-    await this.#db
-      .update(processedEvents)
-      .set({ status: 'done', processedAt: sql`now()`, lastError: null })
-      .where(and(eq(processedEvents.eventId, eventId), eq(processedEvents.handler, handler)))
+  async completeMany(keys: readonly LedgerKey[]): Promise<void> {
+    const t = processedEvents
+    for (const [handler, eventIds] of groupByHandler(keys)) {
+      await this.#db
+        .update(t)
+        .set({ status: 'done', processedAt: sql`now()`, lastError: null })
+        .where(and(eq(t.handler, handler), inArray(t.eventId, eventIds)))
+    }
   }
 
   /**

@@ -1,10 +1,15 @@
+import DataLoader from 'dataloader'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Logger } from 'pino'
 import type { Broker, BrokerMessage, ConsumeOptions, Subscription } from '../core/broker.ts'
 import { errorSummary } from '../core/broker_common.ts'
 import type { Database } from '../core/database.ts'
 import { requestContext } from '../core/logging.ts'
-import { ProcessedEventRepository } from '../repositories/processed_event_repo.ts'
+import {
+  type ClaimOutcome,
+  type LedgerKey,
+  ProcessedEventRepository,
+} from '../repositories/processed_event_repo.ts'
 import { type EventMessage, parseEventMessage } from '../services/outbox.ts'
 import type { EventHandler, HandlerRegistry } from './registry.ts'
 
@@ -37,6 +42,21 @@ export class EventBusyError extends Error {
   }
 }
 
+/** Most ledger lines written by one statement. */
+const MAX_LEDGER_BATCH = 500
+
+/**
+ * Batches ledger writes: every call made before the event loop next checks for I/O joins one
+ * statement. Nothing is cached (each call is written), and a failed statement fails every call in it.
+ */
+function ledgerBatch<V>(write: (keys: readonly LedgerKey[]) => Promise<V[]>): DataLoader<LedgerKey, V> {
+  return new DataLoader(write, {
+    cache: false,
+    maxBatchSize: MAX_LEDGER_BATCH,
+    batchScheduleFn: (flush) => setImmediate(flush),
+  })
+}
+
 /**
  * Runs every handler of a group for one delivered event, inside a request context carrying the
  * event's request ID (so every log line of the handlers has it), each handler at most once per event.
@@ -44,7 +64,9 @@ export class EventBusyError extends Error {
 export class EventDispatcher {
   readonly #deps: ConsumerDeps
   readonly #ledger: ProcessedEventRepository
-  readonly #leaseMs: number
+  /** Claims and completions made while one batch of deliveries is handled go out as one statement each. */
+  readonly #claims: DataLoader<LedgerKey, ClaimOutcome>
+  readonly #completions: DataLoader<LedgerKey, void>
 
   /**
    * @param deps the database, registry and logger
@@ -52,8 +74,13 @@ export class EventDispatcher {
    */
   constructor(deps: ConsumerDeps, leaseMs = DEFAULT_LEASE_MS) {
     this.#deps = deps
-    this.#ledger = new ProcessedEventRepository(deps.db)
-    this.#leaseMs = leaseMs
+    const ledger = new ProcessedEventRepository(deps.db)
+    this.#ledger = ledger
+    this.#claims = ledgerBatch((keys) => ledger.claimMany(keys, leaseMs))
+    this.#completions = ledgerBatch(async (keys) => {
+      await ledger.completeMany(keys)
+      return keys.map(() => undefined)
+    })
   }
 
   /**
@@ -72,7 +99,8 @@ export class EventDispatcher {
   }
 
   async #runOnce(handler: EventHandler, event: EventMessage, attempt: number, log: FastifyBaseLogger) {
-    const claim = await this.#ledger.claim(event.id, handler.name, this.#leaseMs)
+    const key = { eventId: event.id, handler: handler.name }
+    const claim = await this.#claims.load(key)
     if (claim === 'done') {
       log.info({ handler: handler.name }, 'event already handled: skipped')
       return
@@ -87,7 +115,7 @@ export class EventDispatcher {
       })
       throw error
     }
-    await this.#ledger.complete(event.id, handler.name)
+    await this.#completions.load(key)
     log.info({ handler: handler.name, attempt, ms: Math.round(performance.now() - started) }, 'event handled')
   }
 }

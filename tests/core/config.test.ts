@@ -48,6 +48,7 @@ describe('loadSettings', () => {
       signupPerHour: 10,
     })
     expect(settings.databaseUrl).toBeUndefined()
+    expect(settings.workerPrefetch).toBe(32)
   })
 
   it('generates a random JWT secret per process outside production', () => {
@@ -111,6 +112,12 @@ describe('loadSettings', () => {
     expect(problems.join('\n')).toMatch(/^APP_ENV /m)
     expect(problems.join('\n')).toMatch(/^PORT /m)
     expect(problems.join('\n')).toMatch(/^DATABASE_URL /m)
+  })
+
+  it('bounds WORKER_PREFETCH to 1-1000', () => {
+    expect(loadSettings({ WORKER_PREFETCH: '100' }, emptyDir()).workerPrefetch).toBe(100)
+    expect(problemsOf({ WORKER_PREFETCH: '0' }).join('\n')).toMatch(/^WORKER_PREFETCH /m)
+    expect(problemsOf({ WORKER_PREFETCH: '5000' }).join('\n')).toMatch(/^WORKER_PREFETCH /m)
   })
 
   it('makes the server exit non-zero with one line per refused variable', () => {
