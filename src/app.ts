@@ -131,6 +131,7 @@ export async function buildApp(settings: Settings, options: BuildOptions = {}): 
     {
       consume: infra.broker.mode === 'embedded',
       consumer: { queuePrefix: settings.eventsQueuePrefix, prefetch: settings.workerPrefetch },
+      retention: { retentionDays: settings.eventsRetentionDays },
     },
   )
   const signer = new TokenSigner(settings.jwtSecret, settings.accessTokenTtlSeconds)

@@ -54,6 +54,8 @@ export interface Settings {
   eventsQueuePrefix: string
   /** Events each worker queue hands its consumer at once, handled concurrently. */
   workerPrefetch: number
+  /** Days published events and idempotency-ledger lines are kept before the API prunes them. */
+  eventsRetentionDays: number
   firstSuperuserEmail: string | undefined
   firstSuperuserPassword: string | undefined
 }
@@ -250,6 +252,7 @@ export function loadSettings(env: Env = process.env, cwd = process.cwd()): Setti
     eventsExchange: r.str('EVENTS_EXCHANGE') ?? 'app.events',
     eventsQueuePrefix: r.str('EVENTS_QUEUE_PREFIX') ?? 'folio.worker',
     workerPrefetch: r.int('WORKER_PREFETCH', DEFAULT_CONSUME_OPTIONS.prefetch, 1, 1_000),
+    eventsRetentionDays: r.int('EVENTS_RETENTION_DAYS', 7, 1, 3_650),
     firstSuperuserEmail: r.str('FIRST_SUPERUSER_EMAIL')?.toLowerCase(),
     firstSuperuserPassword: r.str('FIRST_SUPERUSER_PASSWORD'),
   }

@@ -1,4 +1,4 @@
-import { asc, count, inArray, isNull, sql } from 'drizzle-orm'
+import { and, asc, count, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm'
 import type { Database } from '../core/database.ts'
 import { type NewOutboxEvent, type OutboxEvent, outboxEvents } from '../models/outbox_event.ts'
 
@@ -75,6 +75,26 @@ export class OutboxRepository {
       .update(outboxEvents)
       .set({ attempts: sql`${outboxEvents.attempts} + 1`, lastError: error })
       .where(inArray(outboxEvents.id, ids))
+  }
+
+  /**
+   * Deletes up to `limit` published events recorded before `beforeId` (ids are UUID v7: they sort by
+   * creation time, so the primary key finds them). Unpublished events are never deleted.
+   * @param beforeId the first id that stays (see {@link uuidV7Floor})
+   * @param limit the most rows deleted by this call
+   * @returns how many were deleted
+   */
+  async deletePublishedBefore(beforeId: string, limit: number): Promise<number> {
+    const t = outboxEvents
+    const doomed = this.#db
+      .select({ id: t.id })
+      .from(t)
+      .where(and(lt(t.id, beforeId), isNotNull(t.publishedAt)))
+      .orderBy(asc(t.id))
+      .limit(limit)
+      .for('update', { skipLocked: true })
+    const deleted = await this.#db.delete(t).where(inArray(t.id, doomed)).returning({ id: t.id })
+    return deleted.length
   }
 
   /** @returns how many events wait to be published (a gauge for `/metrics`) */

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from 'drizzle-orm'
+import { and, asc, eq, inArray, lt, sql } from 'drizzle-orm'
 import type { Database } from '../core/database.ts'
 import { processedEvents } from '../models/processed_event.ts'
 
@@ -90,6 +90,26 @@ export class ProcessedEventRepository {
         .set({ status: 'done', processedAt: sql`now()`, lastError: null })
         .where(and(eq(t.handler, handler), inArray(t.eventId, eventIds)))
     }
+  }
+
+  /**
+   * Deletes up to `limit` ledger lines created before `beforeId` (UUID v7 ids sort by creation time).
+   * An event redelivered after its line is gone runs through its handlers again.
+   * @param beforeId the first id that stays
+   * @param limit the most rows deleted by this call
+   * @returns how many were deleted
+   */
+  async deleteBefore(beforeId: string, limit: number): Promise<number> {
+    const t = processedEvents
+    const doomed = this.#db
+      .select({ id: t.id })
+      .from(t)
+      .where(lt(t.id, beforeId))
+      .orderBy(asc(t.id))
+      .limit(limit)
+      .for('update', { skipLocked: true })
+    const deleted = await this.#db.delete(t).where(inArray(t.id, doomed)).returning({ id: t.id })
+    return deleted.length
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino'
 import type { Broker, Subscription } from '../core/broker.ts'
 import type { DatabaseHandle } from '../core/database.ts'
+import { EventRetention, type EventRetentionOptions } from '../services/event_retention.ts'
 import { createOutboxRelay, type OutboxRelay, type OutboxRelayOptions } from '../services/outbox_relay.ts'
 import { type ConsumerOptions, startConsumers } from './consumer.ts'
 import type { HandlerRegistry } from './registry.ts'
@@ -20,6 +21,8 @@ export interface EventPipelineOptions {
   /** Run the consumers (the worker does, and the API with the in-process broker; default true). */
   consume?: boolean
   consumer?: ConsumerOptions
+  /** Prune old published events and ledger lines (alongside the relay; default off). */
+  retention?: EventRetentionOptions
 }
 
 /** A running event pipeline. */
@@ -35,7 +38,7 @@ export interface EventPipeline {
 
 /**
  * Starts the event pipeline: consumers first (so with the in-process broker their queues exist before
- * anything is published), then the outbox relay.
+ * anything is published), then the outbox relay and, when asked, the retention job beside it.
  *
  * @param deps the database, broker, logger and handler registry
  * @param options which halves to run, and their tuning
@@ -51,16 +54,21 @@ export async function startEventPipeline(
       ? []
       : await startConsumers({ db: database.db, broker, registry, log }, options.consumer)
   let relay: OutboxRelay | undefined
+  let retention: EventRetention | undefined
   if (options.relay !== false) {
     relay = createOutboxRelay({ db: database.db, broker, log }, options.relay === true ? {} : options.relay)
     relay.start()
+    if (options.retention) {
+      retention = new EventRetention({ db: database.db, log }, options.retention)
+      retention.start()
+    }
   }
   return {
     relay,
     subscriptions,
     wake: () => relay?.wake(),
     async stop() {
-      await relay?.stop()
+      await Promise.all([relay?.stop(), retention?.stop()])
       await Promise.all(subscriptions.map((s) => s.close()))
     },
   }

@@ -49,6 +49,7 @@ describe('loadSettings', () => {
     })
     expect(settings.databaseUrl).toBeUndefined()
     expect(settings.workerPrefetch).toBe(32)
+    expect(settings.eventsRetentionDays).toBe(7)
   })
 
   it('generates a random JWT secret per process outside production', () => {
