@@ -1,4 +1,4 @@
-import { arrayContains, eq, getTableColumns, type SQL, sql } from 'drizzle-orm'
+import { and, arrayContains, eq, getTableColumns, isNull, type SQL, sql } from 'drizzle-orm'
 import type { Database } from '../core/database.ts'
 import { type NewPost, type PostStatus, posts } from '../models/post.ts'
 import { users } from '../models/user.ts'
@@ -8,11 +8,31 @@ import { uniqueViolationOf } from './errors.ts'
 
 const { searchVector: _searchVector, ...ROW_COLUMNS } = getTableColumns(posts)
 const { content: _content, ...LIST_COLUMNS } = ROW_COLUMNS
+const AUTHOR_COLUMNS = {
+  id: users.id,
+  username: users.username,
+  fullName: users.fullName,
+  avatarKey: users.avatarKey,
+}
 
 /** A post as the services use it: every column but the generated search vector. */
 export type PostRow = Omit<typeof posts.$inferSelect, 'searchVector'>
 /** A post in a list: without its (possibly large) content. */
 export type PostListRow = Omit<PostRow, 'content'>
+
+/** The public fields of a post's author, as {@link PostRepository.findWithAuthor} reads them. */
+export interface PostAuthorRow {
+  id: string
+  username: string
+  fullName: string | null
+  avatarKey: string | null
+}
+
+/** A live post and its live author, read together. */
+export interface PostWithAuthor {
+  post: PostRow
+  author: PostAuthorRow
+}
 
 /** Filters of the post list; each one narrows it. */
 export interface PostFilters {
@@ -29,9 +49,27 @@ export interface PostFilters {
  * account's deletion hides its posts everywhere, and this is the one place that says so.
  */
 export class PostRepository extends BaseRepository<typeof posts> {
+  /** One joined read of a post and its author, prepared once per connection (by id, then by slug). */
+  readonly #withAuthor: {
+    byId: { execute(values: { key: string }): Promise<PostWithAuthor[]> }
+    bySlug: { execute(values: { key: string }): Promise<PostWithAuthor[]> }
+  }
+
   /** @param db the database */
   constructor(db: Database) {
     super(db, posts, { published_at: posts.publishedAt, title: posts.title }, '-published_at')
+    // The inner join on a live author is what `live()` says with EXISTS, and it reads the author too.
+    const withAuthor = (key: SQL) =>
+      db
+        .select({ post: ROW_COLUMNS, author: AUTHOR_COLUMNS })
+        .from(posts)
+        .innerJoin(users, and(eq(users.id, posts.authorId), isNull(users.deletedAt)))
+        .where(and(isNull(posts.deletedAt), key))
+        .limit(1)
+    this.#withAuthor = {
+      byId: withAuthor(eq(posts.id, sql.placeholder('key'))).prepare('posts_with_author_by_id'),
+      bySlug: withAuthor(eq(posts.slug, sql.placeholder('key'))).prepare('posts_with_author_by_slug'),
+    }
   }
 
   protected override live(...conditions: (SQL | undefined)[]): SQL | undefined {
@@ -56,17 +94,22 @@ export class PostRepository extends BaseRepository<typeof posts> {
   }
 
   /**
-   * @param slug the post's slug
-   * @param tx an optional transaction
-   * @returns the live post with that slug, or null
+   * A live post and its author's public fields in one round trip (a statement prepared once per
+   * connection): what a read of one post needs.
+   * @param id the post id
+   * @returns the post and its author, or null when either is absent or deleted
    */
-  async findBySlug(slug: string, tx: Database = this.db): Promise<PostRow | null> {
-    const rows = await tx
-      .select(ROW_COLUMNS)
-      .from(posts)
-      .where(this.live(eq(posts.slug, slug)))
-      .limit(1)
-    return rows[0] ?? null
+  async findWithAuthor(id: string): Promise<PostWithAuthor | null> {
+    return (await this.#withAuthor.byId.execute({ key: id }))[0] ?? null
+  }
+
+  /**
+   * {@link PostRepository.findWithAuthor} by slug.
+   * @param slug the post's slug
+   * @returns the post and its author, or null when either is absent or deleted
+   */
+  async findWithAuthorBySlug(slug: string): Promise<PostWithAuthor | null> {
+    return (await this.#withAuthor.bySlug.execute({ key: slug }))[0] ?? null
   }
 
   /**

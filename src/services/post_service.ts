@@ -3,7 +3,7 @@ import type { Database } from '../core/database.ts'
 import type { ObjectStorage } from '../core/storage.ts'
 import { BusinessException, ResourceNotFoundException } from '../exceptions.ts'
 import type { User } from '../models/user.ts'
-import type { PostRepository, PostRow } from '../repositories/post_repo.ts'
+import type { PostRepository, PostRow, PostWithAuthor } from '../repositories/post_repo.ts'
 import type { UserRepository } from '../repositories/user_repo.ts'
 import type {
   PostBody,
@@ -81,14 +81,14 @@ export class PostService {
   /** @throws {ResourceNotFoundException} when absent, deleted, or a draft the caller may not see */
   async get(caller: User | null, postId: string): Promise<PostBody> {
     const view =
-      (await this.#d.cache.byId(postId)) ?? (await this.#load(await this.#d.posts.findById(postId)))
+      (await this.#d.cache.byId(postId)) ?? (await this.#load(await this.#d.posts.findWithAuthor(postId)))
     return this.#visible(view, caller)
   }
 
   /** @throws {ResourceNotFoundException} when absent, deleted, or a draft the caller may not see */
   async getBySlug(caller: User | null, slug: string): Promise<PostBody> {
     const view =
-      (await this.#d.cache.bySlug(slug)) ?? (await this.#load(await this.#d.posts.findBySlug(slug)))
+      (await this.#d.cache.bySlug(slug)) ?? (await this.#load(await this.#d.posts.findWithAuthorBySlug(slug)))
     return this.#visible(view, caller)
   }
 
@@ -208,12 +208,10 @@ export class PostService {
     return this.#d.events.record(tx, 'post.published', { post_id: post.id, author_id: post.authorId })
   }
 
-  /** The view of a row with its author, cached when published; null when the row or author is gone. */
-  async #load(row: PostRow | null): Promise<PostView | null> {
-    if (!row) return null
-    const author = await this.#d.users.getById(row.authorId)
-    if (!author) return null
-    const view = postViewOf(row, authorViewOf(author))
+  /** The view of a post read with its author, cached when published; null when it is gone. */
+  async #load(found: PostWithAuthor | null): Promise<PostView | null> {
+    if (!found) return null
+    const view = postViewOf(found.post, found.author)
     await this.#d.cache.put(view)
     return view
   }
