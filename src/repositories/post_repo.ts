@@ -1,10 +1,10 @@
 import { and, arrayContains, eq, getTableColumns, isNull, type SQL, sql } from 'drizzle-orm'
+import { v7 as uuidv7 } from 'uuid'
 import type { Database } from '../core/database.ts'
 import { type NewPost, type PostStatus, posts } from '../models/post.ts'
 import { users } from '../models/user.ts'
 import type { Pagination } from '../schemas/base.ts'
 import { BaseRepository, type ListResult } from './base.ts'
-import { uniqueViolationOf } from './errors.ts'
 
 const { searchVector: _searchVector, ...ROW_COLUMNS } = getTableColumns(posts)
 const { content: _content, ...LIST_COLUMNS } = ROW_COLUMNS
@@ -44,6 +44,22 @@ export interface PostFilters {
   q?: string
 }
 
+/** The parameters of the prepared insert: every column it names, absent optional ones as NULL. */
+function insertParams(values: NewPost & { id: string }): Record<string, unknown> {
+  return {
+    id: values.id,
+    authorId: values.authorId,
+    title: values.title,
+    slug: values.slug,
+    summary: values.summary ?? null,
+    content: values.content,
+    status: values.status ?? 'draft',
+    tags: values.tags ?? [],
+    coverKey: values.coverKey ?? null,
+    publishedAt: values.publishedAt ?? null,
+  }
+}
+
 /**
  * Data access for `posts`. A post is live while neither it nor its author is soft-deleted: the
  * account's deletion hides its posts everywhere, and this is the one place that says so.
@@ -54,6 +70,9 @@ export class PostRepository extends BaseRepository<typeof posts> {
     byId: { execute(values: { key: string }): Promise<PostWithAuthor[]> }
     bySlug: { execute(values: { key: string }): Promise<PostWithAuthor[]> }
   }
+
+  /** The insert of {@link PostRepository.createUnique} without a transaction, prepared once per connection. */
+  readonly #insert: { execute(values: Record<string, unknown>): Promise<PostRow[]> }
 
   /** @param db the database */
   constructor(db: Database) {
@@ -66,6 +85,24 @@ export class PostRepository extends BaseRepository<typeof posts> {
         .innerJoin(users, and(eq(users.id, posts.authorId), isNull(users.deletedAt)))
         .where(and(isNull(posts.deletedAt), key))
         .limit(1)
+    this.#insert = db
+      .insert(posts)
+      .values({
+        id: sql.placeholder('id'),
+        authorId: sql.placeholder('authorId'),
+        title: sql.placeholder('title'),
+        slug: sql.placeholder('slug'),
+        summary: sql.placeholder('summary'),
+        content: sql.placeholder('content'),
+        status: sql.placeholder('status'),
+        tags: sql.placeholder('tags'),
+        coverKey: sql.placeholder('coverKey'),
+        // Raw, not through the column's encoder: that one cannot take a NULL.
+        publishedAt: sql`${sql.placeholder('publishedAt')}::timestamptz`,
+      })
+      .onConflictDoNothing({ target: posts.slug })
+      .returning(ROW_COLUMNS)
+      .prepare('posts_insert_unless_slug_taken')
     this.#withAuthor = {
       byId: withAuthor(eq(posts.id, sql.placeholder('key'))).prepare('posts_with_author_by_id'),
       bySlug: withAuthor(eq(posts.slug, sql.placeholder('key'))).prepare('posts_with_author_by_slug'),
@@ -113,16 +150,6 @@ export class PostRepository extends BaseRepository<typeof posts> {
   }
 
   /**
-   * Whether any post, deleted ones included, holds the slug (the column is UNIQUE over every row).
-   * @param slug the slug
-   * @param tx an optional transaction
-   */
-  async slugTaken(slug: string, tx: Database = this.db): Promise<boolean> {
-    const rows = await tx.select({ id: posts.id }).from(posts).where(eq(posts.slug, slug)).limit(1)
-    return rows.length > 0
-  }
-
-  /**
    * One page of live posts matching the filters, without their content, and the number of matches.
    * @param pagination the page and size
    * @param filters the status and the optional narrowing filters
@@ -156,25 +183,28 @@ export class PostRepository extends BaseRepository<typeof posts> {
   }
 
   /**
-   * Inserts a post and runs `after` in the same transaction (to record an event).
+   * Inserts a post unless its slug is taken (by any row, deleted ones included). Without `after` it is
+   * one prepared statement, atomic on its own; with `after`, the insert and `after` (to record an
+   * event) share a transaction.
    * @param values the new row
    * @param after work to commit together with the row
    * @returns the stored post, or null when its slug is taken (also when a concurrent insert won it)
    */
   async createUnique(
     values: NewPost,
-    after?: (tx: Database, post: PostRow) => Promise<void>,
+    after?: (tx: Database, post: PostRow) => Promise<unknown>,
   ): Promise<PostRow | null> {
-    try {
-      return await this.db.transaction(async (tx) => {
-        const [post] = await tx.insert(posts).values(values).returning(ROW_COLUMNS)
-        await after?.(tx, post!)
-        return post!
-      })
-    } catch (error) {
-      if (uniqueViolationOf(error)?.includes('slug')) return null
-      throw error
-    }
+    const row = { ...values, id: values.id ?? uuidv7() }
+    if (!after) return (await this.#insert.execute(insertParams(row)))[0] ?? null
+    return this.db.transaction(async (tx) => {
+      const [post] = await tx
+        .insert(posts)
+        .values(row)
+        .onConflictDoNothing({ target: posts.slug })
+        .returning(ROW_COLUMNS)
+      if (post) await after(tx, post)
+      return post ?? null
+    })
   }
 
   /**

@@ -25,7 +25,7 @@ import { storeImage } from './user_service.ts'
 
 /** The route a creation's `Idempotency-Key` is scoped to. */
 const CREATE_ROUTE = 'POST /posts'
-/** Slugs tried for one creation before giving up (each retry has a fresh random suffix). */
+/** Suffixed slugs tried once the title's own slug is taken (each with a fresh random suffix). */
 const SLUG_ATTEMPTS = 5
 
 /** Dependencies of {@link PostService}. */
@@ -167,8 +167,10 @@ export class PostService {
     const content = cleanContent(input.content)
     const status = input.status ?? 'draft'
     const base = slugOf(input.title)
-    let slug = (await this.#d.posts.slugTaken(base)) ? suffixedSlug(base) : base
-    for (let attempt = 0; attempt < SLUG_ATTEMPTS; attempt++) {
+    const published = status === 'published'
+    // The insert skips a taken slug (no look-up first); each retry has a fresh random suffix.
+    let slug = base
+    for (let attempt = 0; attempt <= SLUG_ATTEMPTS; attempt++) {
       const post = await this.#d.posts.createUnique(
         {
           authorId: caller.id,
@@ -178,14 +180,12 @@ export class PostService {
           content,
           status,
           tags: input.tags ?? [],
-          publishedAt: status === 'published' ? new Date() : null,
+          publishedAt: published ? new Date() : null,
         },
-        async (tx, row) => {
-          if (row.status === 'published') await this.#recordPublished(tx, row)
-        },
+        published ? (tx, row) => this.#recordPublished(tx, row) : undefined,
       )
       if (post) {
-        if (status === 'published') {
+        if (published) {
           this.#d.events.wake()
           await this.#d.cache.forgetPost(post.id, true)
         }

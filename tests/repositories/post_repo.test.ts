@@ -61,4 +61,55 @@ describe('PostRepository', () => {
       expect(await posts.findWithAuthorBySlug(post.slug)).toBeNull()
     })
   })
+
+  describe('createUnique', () => {
+    const values = (authorId: string, slug: string) => ({
+      authorId,
+      title: 'Same slug',
+      slug,
+      content: '<p>text</p>',
+    })
+
+    it('answers null for a slug any row holds, a deleted post included, and inserts nothing', async () => {
+      const author = await users.create(userValues())
+      const first = await newPost(author.id)
+      expect(await posts.createUnique(values(author.id, first.slug))).toBeNull()
+      await posts.softDelete(first.id)
+      expect(await posts.createUnique(values(author.id, first.slug))).toBeNull()
+      const stored = await posts.search(
+        { page: 1, size: 10 },
+        { status: 'draft', authorId: author.id },
+        '-created_at',
+      )
+      expect(stored.total).toBe(0)
+    })
+
+    it('stores a draft with the defaults', async () => {
+      const author = await users.create(userValues())
+      const slug = `draft-${unique()}`
+      const post = await posts.createUnique(values(author.id, slug))
+      expect(post).toMatchObject({ slug, status: 'draft', summary: null, tags: [], coverKey: null })
+      expect(post?.publishedAt).toBeNull()
+      expect((await posts.findWithAuthor(post!.id))?.post).toEqual(post)
+    })
+
+    it('runs `after` in the transaction of the insert, and not when the slug is taken', async () => {
+      const author = await users.create(userValues())
+      const slug = `after-${unique()}`
+      const seen: string[] = []
+      const after = async (_tx: unknown, post: { id: string }) => {
+        seen.push(post.id)
+      }
+      const post = await posts.createUnique(values(author.id, slug), after)
+      expect(seen).toEqual([post!.id])
+      expect(await posts.createUnique(values(author.id, slug), after)).toBeNull()
+      expect(seen).toHaveLength(1)
+      const failing = async () => {
+        throw new Error('after failed')
+      }
+      const other = `rolled-back-${unique()}`
+      await expect(posts.createUnique(values(author.id, other), failing)).rejects.toThrow('after failed')
+      expect(await posts.findWithAuthorBySlug(other)).toBeNull()
+    })
+  })
 })
