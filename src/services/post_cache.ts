@@ -65,6 +65,17 @@ export class PostCache {
     }, undefined)
   }
 
+  /**
+   * {@link PostCache.put} without waiting for it: a read answers as soon as it has the post, while the
+   * write goes on. It is issued before the answer leaves, so a change made after the answer drops it
+   * (commands on one connection run in order). A failure is logged, never thrown.
+   */
+  fill(view: PostView): void {
+    this.put(view).catch((error: unknown) => {
+      currentLog(this.#d.log).error({ err: error }, 'post cache write failed')
+    })
+  }
+
   /** @returns a cached page of the public list, or null */
   listPage(page: number, size: number): Promise<PostPageView | null> {
     return this.#safe(() => this.#d.cache.getJson<PostPageView>(listKey(page, size)), null)

@@ -80,15 +80,14 @@ export class PostService {
 
   /** @throws {ResourceNotFoundException} when absent, deleted, or a draft the caller may not see */
   async get(caller: User | null, postId: string): Promise<PostBody> {
-    const view =
-      (await this.#d.cache.byId(postId)) ?? (await this.#load(await this.#d.posts.findWithAuthor(postId)))
+    const view = (await this.#d.cache.byId(postId)) ?? this.#load(await this.#d.posts.findWithAuthor(postId))
     return this.#visible(view, caller)
   }
 
   /** @throws {ResourceNotFoundException} when absent, deleted, or a draft the caller may not see */
   async getBySlug(caller: User | null, slug: string): Promise<PostBody> {
     const view =
-      (await this.#d.cache.bySlug(slug)) ?? (await this.#load(await this.#d.posts.findWithAuthorBySlug(slug)))
+      (await this.#d.cache.bySlug(slug)) ?? this.#load(await this.#d.posts.findWithAuthorBySlug(slug))
     return this.#visible(view, caller)
   }
 
@@ -209,10 +208,10 @@ export class PostService {
   }
 
   /** The view of a post read with its author, cached when published; null when it is gone. */
-  async #load(found: PostWithAuthor | null): Promise<PostView | null> {
+  #load(found: PostWithAuthor | null): PostView | null {
     if (!found) return null
     const view = postViewOf(found.post, found.author)
-    await this.#d.cache.put(view)
+    this.#d.cache.fill(view)
     return view
   }
 
