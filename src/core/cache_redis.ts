@@ -51,9 +51,6 @@ class RedisCache extends CacheBase implements Cache {
     this.#log = options.log
     const client = new Redis(options.url, {
       lazyConnect: false,
-      // Commands issued in the same turn of the event loop (by concurrent requests) share one write
-      // and one round trip, instead of a syscall each.
-      enableAutoPipelining: true,
       // Fail fast instead of queueing while disconnected; never replay a command (INCR is not idempotent).
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,

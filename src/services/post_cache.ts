@@ -56,7 +56,7 @@ export class PostCache {
     if (view.status !== 'published') return
     const tags = [postTag(view.id), authorTag(view.author.id)]
     const json = JSON.stringify(view)
-    // Sent together: on Redis both writes share one round trip (auto-pipelining).
+    // Both writes in flight at once.
     await this.#safe(async () => {
       await Promise.all([
         this.#d.cache.set(`post:id:${view.id}`, json, POST_TTL_SECONDS, tags),
