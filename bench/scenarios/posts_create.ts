@@ -38,9 +38,10 @@ function slugOf(title: string): string {
 
 /**
  * Creating a post (issue 5) with an access token: a draft with a unique title per request, so no
- * slug collides. The service checks the token and its session, loads the caller, sanitises the HTML,
- * looks the slug up and inserts in a transaction; the bare server verifies the JWT with jose and
- * inserts with postgres.js in one statement that also reads the author.
+ * slug collides. The service checks the token and its session, loads the caller, counts its rate
+ * limit, sanitises the HTML and inserts unless the slug is taken, in one prepared statement; the bare
+ * server verifies the JWT with jose and inserts with postgres.js in one statement that also reads
+ * the author.
  */
 const postsCreate: Scenario = {
   name: 'posts_create',

@@ -11,8 +11,9 @@ import type { Scenario } from '../scenario.ts'
  * One post by id, read from the database (issue 5). The service caches every published post it reads
  * for 60 s, so the requests walk all 90,000 published posts of the data set in a random order, each
  * server from the start of the list: a run would have to make more requests than that, within a
- * minute, for the service to read an id twice. It pays the post query, the author query and two
- * cache writes; the bare server one postgres.js query joining the author.
+ * minute, for the service to read an id twice. It pays the rate-limit counter, a cache miss, one
+ * prepared query joining the author and the cache writes it answers without waiting for; the bare
+ * server one postgres.js query joining the author.
  */
 const postsGetUncached: Scenario = {
   name: 'posts_get_uncached',
