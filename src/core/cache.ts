@@ -44,6 +44,12 @@ export interface Cache {
    */
   set(key: string, value: string, ttlSeconds?: number, tags?: string[]): Promise<void>
   /**
+   * Stores one string under several keys at once (one round trip on Redis), each as {@link Cache.set}
+   * would, with the same TTL and tags.
+   * @throws {RangeError} when `ttlSeconds` is not a positive number
+   */
+  setMany(keys: string[], value: string, ttlSeconds?: number, tags?: string[]): Promise<void>
+  /**
    * Reads and parses a JSON value. The shape is not checked: the caller vouches for `T`.
    * @returns the parsed value, or null when absent or expired
    */

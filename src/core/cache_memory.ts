@@ -49,6 +49,10 @@ class MemoryCache extends CacheBase implements Cache {
     }
   }
 
+  async setMany(keys: string[], value: string, ttlSeconds?: number, tags: string[] = []): Promise<void> {
+    for (const key of keys) await this.set(key, value, ttlSeconds, tags)
+  }
+
   async del(...keys: string[]): Promise<number> {
     this.#open()
     let deleted = 0

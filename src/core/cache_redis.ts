@@ -77,15 +77,21 @@ class RedisCache extends CacheBase implements Cache {
   }
 
   async set(key: string, value: string, ttlSeconds?: number, tags: string[] = []): Promise<void> {
+    if (tags.length > 0) return this.setMany([key], value, ttlSeconds, tags)
     const ttlMs = ttlSeconds === undefined ? undefined : ttlToMs(ttlSeconds)
     const dataKey = this.#data(key)
-    await this.#call<unknown>((c) => {
-      if (tags.length > 0) {
-        const tagKeys = tags.map((tag) => this.#tag(tag))
-        return c.folioSetTagged(1 + tagKeys.length, dataKey, ...tagKeys, value, String(ttlMs ?? ''))
-      }
-      return ttlMs === undefined ? c.set(dataKey, value) : c.set(dataKey, value, 'PX', ttlMs)
-    })
+    await this.#call<unknown>((c) =>
+      ttlMs === undefined ? c.set(dataKey, value) : c.set(dataKey, value, 'PX', ttlMs),
+    )
+  }
+
+  async setMany(keys: string[], value: string, ttlSeconds?: number, tags: string[] = []): Promise<void> {
+    const ttlMs = ttlSeconds === undefined ? '' : String(ttlToMs(ttlSeconds))
+    if (keys.length === 0) return
+    const redisKeys = [...keys.map((key) => this.#data(key)), ...tags.map((tag) => this.#tag(tag))]
+    await this.#call((c) =>
+      c.folioSetTagged(redisKeys.length, ...redisKeys, value, ttlMs, String(keys.length)),
+    )
   }
 
   async del(...keys: string[]): Promise<number> {

@@ -29,21 +29,24 @@ return {count, ttl}`,
 }
 
 /**
- * SET plus filing the key under tag sets. A tag set lives at least as long as its longest-lived
- * member, and forever when a member has no TTL. KEYS[1] value, KEYS[2..n] tag sets; ARGV[1] value,
- * ARGV[2] TTL in ms or '' for none.
+ * SET of one value under one or more keys, plus filing them under tag sets. A tag set lives at least
+ * as long as its longest-lived member, and forever when a member has no TTL. KEYS[1..n] values,
+ * KEYS[n+1..] tag sets; ARGV[1] value, ARGV[2] TTL in ms or '' for none, ARGV[3] n (1 when absent).
  */
 const SET_TAGGED: LuaScript = {
   lua: `
 local ttl = tonumber(ARGV[2])
-if ttl then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
-else
-  redis.call('SET', KEYS[1], ARGV[1])
+local count = tonumber(ARGV[3]) or 1
+for i = 1, count do
+  if ttl then
+    redis.call('SET', KEYS[i], ARGV[1], 'PX', ttl)
+  else
+    redis.call('SET', KEYS[i], ARGV[1])
+  end
 end
-for i = 2, #KEYS do
+for i = count + 1, #KEYS do
   local existed = redis.call('EXISTS', KEYS[i])
-  redis.call('SADD', KEYS[i], KEYS[1])
+  redis.call('SADD', KEYS[i], unpack(KEYS, 1, count))
   if not ttl then
     redis.call('PERSIST', KEYS[i])
   else

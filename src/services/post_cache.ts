@@ -55,14 +55,11 @@ export class PostCache {
   async put(view: PostView): Promise<void> {
     if (view.status !== 'published') return
     const tags = [postTag(view.id), authorTag(view.author.id)]
-    const json = JSON.stringify(view)
-    // Both writes in flight at once.
-    await this.#safe(async () => {
-      await Promise.all([
-        this.#d.cache.set(`post:id:${view.id}`, json, POST_TTL_SECONDS, tags),
-        this.#d.cache.set(`post:slug:${view.slug}`, json, POST_TTL_SECONDS, tags),
-      ])
-    }, undefined)
+    const keys = [`post:id:${view.id}`, `post:slug:${view.slug}`]
+    await this.#safe(
+      () => this.#d.cache.setMany(keys, JSON.stringify(view), POST_TTL_SECONDS, tags),
+      undefined,
+    )
   }
 
   /**

@@ -94,6 +94,28 @@ function cacheContract(make: () => Cache): void {
     expect(await cache.invalidateTag('author:1')).toBe(0)
   })
 
+  it('stores one value under several keys with one TTL, filed under every tag', async () => {
+    await cache.setMany(['m1', 'm2'], 'same', 0.3, ['many', 'author:9'])
+    await cache.setMany(['m3'], 'kept', undefined, ['other'])
+    await cache.setMany(['m4', 'm5'], 'untagged')
+    expect([await cache.get('m1'), await cache.get('m2'), await cache.get('m4')]).toEqual([
+      'same',
+      'same',
+      'untagged',
+    ])
+    expect(await cache.invalidateTag('many')).toBe(2)
+    expect([await cache.get('m1'), await cache.get('m2'), await cache.get('m3')]).toEqual([
+      null,
+      null,
+      'kept',
+    ])
+    await cache.setMany(['m6', 'm7'], 'brief', 0.05, ['author:9'])
+    await sleep(150)
+    expect([await cache.get('m6'), await cache.get('m7')]).toEqual([null, null])
+    expect(await cache.get('m5')).toBe('untagged')
+    await expect(cache.setMany(['m8'], 'x', 0)).rejects.toThrow(RangeError)
+  })
+
   it('counts in a fixed window whose expiry is set only when the counter is created', async () => {
     const first = await cache.incr('hits', 60)
     expect(first.count).toBe(1)

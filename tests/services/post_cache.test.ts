@@ -29,10 +29,10 @@ function capturing() {
   return { log: log as unknown as FastifyBaseLogger, lines }
 }
 
-/** The in-process cache with `set` replaced. */
-function cacheWithSet(set: Cache['set']): Cache {
+/** The in-process cache with `setMany` (what PostCache writes with) replaced. */
+function cacheWithSet(setMany: Cache['setMany']): Cache {
   const cache = createMemoryCache()
-  return Object.assign(Object.create(cache), { set })
+  return Object.assign(Object.create(cache), { setMany })
 }
 
 describe('PostCache.fill', () => {
@@ -44,7 +44,7 @@ describe('PostCache.fill', () => {
     })
     const slow = cacheWithSet(async (...args) => {
       await gate
-      return cache.set(...args)
+      return cache.setMany(...args)
     })
     const posts = new PostCache({ cache: slow, log: capturing().log })
     expect(posts.fill(VIEW)).toBeUndefined()
