@@ -1,4 +1,4 @@
-import { and, arrayContains, eq, getTableColumns, isNull, type SQL, sql } from 'drizzle-orm'
+import { arrayContains, eq, getTableColumns, type SQL, sql } from 'drizzle-orm'
 import { v7 as uuidv7 } from 'uuid'
 import type { Database } from '../core/database.ts'
 import { type NewPost, type PostStatus, posts } from '../models/post.ts'
@@ -77,13 +77,13 @@ export class PostRepository extends BaseRepository<typeof posts> {
   /** @param db the database */
   constructor(db: Database) {
     super(db, posts, { published_at: posts.publishedAt, title: posts.title }, '-published_at')
-    // The inner join on a live author is what `live()` says with EXISTS, and it reads the author too.
+    // live() says which posts are live; the join only reads the author's public fields.
     const withAuthor = (key: SQL) =>
       db
         .select({ post: ROW_COLUMNS, author: AUTHOR_COLUMNS })
         .from(posts)
-        .innerJoin(users, and(eq(users.id, posts.authorId), isNull(users.deletedAt)))
-        .where(and(isNull(posts.deletedAt), key))
+        .innerJoin(users, eq(users.id, posts.authorId))
+        .where(this.live(key))
         .limit(1)
     this.#insert = db
       .insert(posts)
