@@ -1,7 +1,7 @@
 import type {} from '@fastify/cookie'
 import type {} from '@fastify/multipart'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { TokenSigner } from '../core/security.ts'
+import type { AccessClaims, TokenSigner } from '../core/security.ts'
 import { AuthenticationException, PermissionException } from '../exceptions.ts'
 import type { User } from '../models/user.ts'
 import type { ApiKeyService } from '../services/api_key_service.ts'
@@ -47,7 +47,25 @@ export interface AuthDeps {
 export const ANY_AUTH: Record<string, string[]>[] = [{ bearerAuth: [] }, { apiKeyAuth: [] }]
 export const BEARER_ONLY: Record<string, string[]>[] = [{ bearerAuth: [] }]
 
-async function authenticate(request: FastifyRequest, deps: AuthDeps): Promise<AuthContext | null> {
+/** Credentials checked as far as they go without a look-up: whom a signed token names, and the rest. */
+interface Identification {
+  /** The user a validly signed access token names, before its session and account are looked up. */
+  claimedUserId?: string
+  /** The look-ups; resolves with the caller, or null for an anonymous request. */
+  context: Promise<AuthContext | null>
+}
+
+async function confirmBearer(claims: AccessClaims, deps: AuthDeps): Promise<AuthContext> {
+  const [ended, user] = await Promise.all([
+    deps.sessions.isEnded(claims.sid),
+    deps.sessions.getUser(claims.sub),
+  ])
+  if (ended) throw new AuthenticationException('Session has ended')
+  if (!user?.isActive) throw new AuthenticationException('Account is disabled')
+  return { user, via: 'bearer', sessionId: claims.sid }
+}
+
+async function identify(request: FastifyRequest, deps: AuthDeps): Promise<Identification> {
   const header = request.headers.authorization
   const apiKey = request.headers['x-api-key']
   if (header !== undefined) {
@@ -56,25 +74,33 @@ async function authenticate(request: FastifyRequest, deps: AuthDeps): Promise<Au
       throw new AuthenticationException('Malformed Authorization header')
     }
     const claims = await deps.signer.verifyAccess(token)
-    const [ended, user] = await Promise.all([
-      deps.sessions.isEnded(claims.sid),
-      deps.sessions.getUser(claims.sub),
-    ])
-    if (ended) throw new AuthenticationException('Session has ended')
-    if (!user?.isActive) throw new AuthenticationException('Account is disabled')
-    return { user, via: 'bearer', sessionId: claims.sid }
+    return { claimedUserId: claims.sub, context: confirmBearer(claims, deps) }
   }
   if (typeof apiKey === 'string') {
     const { user, keyId } = await deps.apiKeys.authenticate(apiKey)
-    return { user, via: 'api_key', apiKeyId: keyId }
+    return { context: Promise.resolve({ user, via: 'api_key', apiKeyId: keyId }) }
   }
-  return null
+  return { context: Promise.resolve(null) }
+}
+
+/** Records the outcome of the look-ups on the request; never rejects (an error lands in `authError`). */
+async function settle(request: FastifyRequest, context: Promise<AuthContext | null>): Promise<void> {
+  try {
+    request.auth = await context
+    request.rateLimitSubject = request.auth?.user.id
+  } catch (error) {
+    request.rateLimitSubject = undefined
+    request.authError = error as Error
+  }
 }
 
 /**
  * Installs the one authentication hook (Bearer or `X-API-Key`) and the guards. Refused credentials
  * do not stop the request at once: the rate limiter (a later `onRequest` hook) counts it against the
- * client's IP first, then the error is raised. A dependency failure (cache down) is raised at once.
+ * client's IP first, then the error is raised (`preValidation`), as is a dependency failure (cache
+ * down: 503). A validly signed access token names its user before the session and account are looked
+ * up: that user is the request's provisional rate-limit subject, so the limiter counts while the
+ * look-ups run (see `registerRateLimit`).
  *
  * @param app the Fastify instance, before the rate limiter is registered
  * @param deps the token signer, sessions and API keys
@@ -84,15 +110,19 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
   app.decorateRequest('authError', null)
 
   app.addHook('onRequest', async (request) => {
+    let identification: Identification
     try {
-      request.auth = await authenticate(request, deps)
-      if (request.auth) request.rateLimitSubject = request.auth.user.id
+      identification = await identify(request, deps)
     } catch (error) {
       if (!(error instanceof AuthenticationException)) throw error
       request.authError = error
+      return
     }
+    request.rateLimitSubject = identification.claimedUserId
+    request.rateLimitSubjectSettled = settle(request, identification.context)
   })
   app.addHook('preValidation', async (request) => {
+    await request.rateLimitSubjectSettled
     if (request.authError) throw request.authError
   })
 

@@ -22,6 +22,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** Set by the auth hook (a user id) before the limiter runs: the request then counts per user. */
     rateLimitSubject?: string
+    /**
+     * Set by the auth hook when `rateLimitSubject` is provisional (the user a signed token names, before
+     * its session is looked up): settles, never rejecting, once the subject is confirmed or withdrawn.
+     */
+    rateLimitSubjectSettled?: Promise<void>
   }
   interface FastifyContextConfig {
     rateLimit?: RateLimitRouteConfig
@@ -98,10 +103,23 @@ function isExempt(request: FastifyRequest): boolean {
   return EXEMPT_PATH.test(request.url.split('?', 1)[0] ?? '')
 }
 
+function count(budgets: Budget[], options: RateLimitOptions) {
+  return Promise.all(budgets.map((b) => options.cache.incr(b.key, b.windowSeconds)))
+}
+
 async function limit(request: FastifyRequest, reply: FastifyReply, options: RateLimitOptions): Promise<void> {
   if (isExempt(request)) return
+  const provisional = request.rateLimitSubject
   const budgets = budgetsOf(request, options)
-  const counts = await Promise.all(budgets.map((b) => options.cache.incr(b.key, b.windowSeconds)))
+  // Count against the provisional subject while the auth hook confirms it.
+  const [counts] = await Promise.all([count(budgets, options), request.rateLimitSubjectSettled])
+  if (request.rateLimitSubject !== provisional) {
+    // Withdrawn (refused credentials): the request also counts as what it turned out to be.
+    const counted = new Set(budgets.map((b) => b.key))
+    const more = budgetsOf(request, options).filter((b) => !counted.has(b.key))
+    budgets.push(...more)
+    counts.push(...(await count(more, options)))
+  }
   const usages = budgets.map(
     (budget, i): Usage => ({
       limit: budget.limit,
@@ -120,7 +138,10 @@ async function limit(request: FastifyRequest, reply: FastifyReply, options: Rate
  * Installs the rate limiter: one `onRequest` hook counting each request in fixed windows kept in the
  * cache (so every instance shares them). A request with `rateLimitSubject` set counts against that
  * user's budget (`userPerMinute`), any other against its IP's anonymous budget (`anonPerMinute`;
- * `request.ip` honours `trustProxy`). A route's `config.rateLimit` bucket counts per IP and against
+ * `request.ip` honours `trustProxy`). A provisional subject (`rateLimitSubjectSettled` pending) is
+ * counted at once, in parallel with its confirmation; when it is withdrawn the request counts against
+ * the IP as well, and the user's count stands (a request with a validly signed but refused token
+ * spends both budgets). A route's `config.rateLimit` bucket counts per IP and against
  * the IP's anonymous budget too; `config.rateLimit: false`, `/health*`, `/metrics`, `/docs*` and
  * `/openapi.json` are never limited. Responses carry `RateLimit-Limit`, `RateLimit-Remaining` and
  * `RateLimit-Reset` of the tightest budget; going over answers 429 with `Retry-After`.

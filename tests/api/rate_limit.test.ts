@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import Fastify, { type FastifyInstance, type LightMyRequestResponse } from 'fastify'
-import { afterAll, afterEach, describe, expect, it } from 'vitest'
+import Fastify, { type FastifyInstance, type FastifyRequest, type LightMyRequestResponse } from 'fastify'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type Cache, createCache } from '../../src/core/cache.ts'
 import type { Settings } from '../../src/core/config.ts'
 import { registerErrorHandling } from '../../src/middleware/error_handler.ts'
 import { registerRateLimit } from '../../src/middleware/rate_limit.ts'
+import { createTestApp, type TestApp } from '../support/app.ts'
+import { bearer, createUser, loginAs } from '../support/auth.ts'
 import { removeRedisKeys, testKeyPrefix } from '../support/redis.ts'
 import { serviceAvailable } from '../support/services.ts'
 
@@ -18,12 +20,15 @@ interface LimitedAppOptions {
   limits?: Partial<Settings['rateLimit']>
   windowSecondsOverride?: number
   trustProxy?: boolean
+  /** Plays the auth hook's look-ups for `X-Test-Claimed-User` (default: confirms at once). */
+  settle?: (request: FastifyRequest) => Promise<void>
 }
 
 /**
  * A small app with the real error handling and the limiter: `/api/v1/things` (default budgets),
  * `POST /api/v1/auth/login` (bucket `login`, 2 per window), `/api/v1/open` (exempt by config), and the
- * operations paths. An earlier hook plays the auth hook: `X-Test-User` becomes the rate-limit subject.
+ * operations paths. An earlier hook plays the auth hook: `X-Test-User` becomes the rate-limit subject;
+ * `X-Test-Claimed-User` a provisional one, confirmed or withdrawn by `options.settle`.
  */
 async function limitedApp(cache: Cache, options: LimitedAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({ trustProxy: options.trustProxy ?? false })
@@ -31,6 +36,11 @@ async function limitedApp(cache: Cache, options: LimitedAppOptions = {}): Promis
   app.addHook('onRequest', async (request) => {
     const user = request.headers['x-test-user']
     if (typeof user === 'string') request.rateLimitSubject = user
+    const claimed = request.headers['x-test-claimed-user']
+    if (typeof claimed === 'string') {
+      request.rateLimitSubject = claimed
+      request.rateLimitSubjectSettled = (options.settle ?? (async () => {}))(request)
+    }
   })
   registerRateLimit(app, {
     cache,
@@ -76,12 +86,67 @@ function rateLimitSuite(makeCache: () => Cache): void {
       await cache.close()
     }
   })
-  async function setup(options: LimitedAppOptions = {}): Promise<FastifyInstance> {
+  async function setup(
+    options: LimitedAppOptions = {},
+    wrap = (cache: Cache) => cache,
+  ): Promise<FastifyInstance> {
     const cache = makeCache()
-    const app = await limitedApp(cache, options)
+    const app = await limitedApp(wrap(cache), options)
     open.push({ app, cache })
     return app
   }
+
+  it('counts a provisional subject while it is being confirmed, not after', async () => {
+    const counted: string[] = []
+    const counting = (cache: Cache): Cache =>
+      Object.assign(Object.create(cache), {
+        incr: (key: string, windowSeconds: number) => {
+          counted.push(key)
+          return cache.incr(key, windowSeconds)
+        },
+      })
+    let confirm = () => {}
+    const confirmed = new Promise<void>((resolve) => {
+      confirm = resolve
+    })
+    const app = await setup({ limits: { userPerMinute: 3 }, settle: () => confirmed }, counting)
+
+    const response = app.inject({
+      method: 'GET',
+      url: '/api/v1/things',
+      headers: { 'x-test-claimed-user': 'carol' },
+    })
+    await vi.waitFor(() => expect(counted).toEqual(['rl:user:carol']))
+    confirm()
+
+    const res = await response
+    expect(res.statusCode).toBe(200)
+    expect(rateHeaders(res)).toEqual({ limit: '3', remaining: '2' })
+    expect(counted).toEqual(['rl:user:carol'])
+  })
+
+  it('counts a withdrawn subject against the IP as well, and the user count stands', async () => {
+    const app = await setup({
+      limits: { anonPerMinute: 1, userPerMinute: 3 },
+      settle: async (request) => {
+        await new Promise((resolve) => setImmediate(resolve))
+        request.rateLimitSubject = undefined
+      },
+    })
+    const refused = () =>
+      app.inject({ method: 'GET', url: '/api/v1/things', headers: { 'x-test-claimed-user': 'mallory' } })
+
+    const first = await refused()
+    expect(first.statusCode).toBe(200)
+    expect(rateHeaders(first)).toEqual({ limit: '1', remaining: '0' })
+    expect((await refused()).statusCode).toBe(429)
+    const confirmedLater = await app.inject({
+      method: 'GET',
+      url: '/api/v1/things',
+      headers: { 'x-test-user': 'mallory' },
+    })
+    expect(rateHeaders(confirmedLater)).toEqual({ limit: '3', remaining: '0' })
+  })
 
   it('answers 429 exactly at request N+1 with the envelope, Retry-After and RateLimit headers', async () => {
     const app = await setup({ limits: { anonPerMinute: 3 } })
@@ -245,5 +310,33 @@ describe('rate limiting with the cache unreachable', () => {
       await app.close()
       await cache.close()
     }
+  })
+})
+
+describe('rate limiting of Bearer requests in the app', () => {
+  let t: TestApp
+  beforeAll(async () => {
+    t = await createTestApp({ RATE_LIMIT_ANON_PER_MINUTE: '100', RATE_LIMIT_USER_PER_MINUTE: '10' })
+  })
+  afterAll(async () => t?.close())
+
+  it('counts a refused access token (session ended) against its user and the client IP', async () => {
+    const account = await createUser(t.app) // the IP's first request
+    const session = await loginAs(t.app, account) // its second
+    const me = () => t.app.inject({ method: 'GET', url: '/api/v1/users/me', headers: bearer(session) })
+
+    expect(rateHeaders(await me())).toEqual({ limit: '10', remaining: '9' })
+    const logout = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/logout',
+      headers: bearer(session),
+    })
+    expect(logout.statusCode).toBe(200)
+
+    const refused = await me()
+    expect(refused.statusCode).toBe(401)
+    expect(rateHeaders(refused)).toEqual({ limit: '10', remaining: '7' })
+    const anonymous = await t.app.inject({ method: 'GET', url: '/api/v1/posts' })
+    expect(rateHeaders(anonymous)).toEqual({ limit: '100', remaining: '96' })
   })
 })
