@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, isNull, type SQL } from 'drizzle-orm'
+import { and, asc, count, desc, eq, inArray, isNull, lt, type SQL } from 'drizzle-orm'
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core'
 import type { Database } from '../core/database.ts'
 import type { Pagination } from '../schemas/base.ts'
@@ -9,6 +9,35 @@ export type SoftDeleteTable = PgTable & {
   createdAt: PgColumn
   updatedAt: PgColumn
   deletedAt: PgColumn
+}
+
+/**
+ * Deletes up to `limit` rows of `table` whose UUID v7 id sorts before `beforeId` (they were created
+ * earlier: the primary key finds them) and that match `where`, oldest first. Rows another transaction
+ * holds are skipped, so several instances prune side by side without waiting on each other.
+ * @param db the database
+ * @param table a table with an `id` primary key
+ * @param beforeId the first id that stays
+ * @param limit the most rows deleted by this call
+ * @param where a further condition on the rows
+ * @returns how many were deleted
+ */
+export async function deleteCreatedBefore(
+  db: Database,
+  table: PgTable & { id: PgColumn },
+  beforeId: string,
+  limit: number,
+  where?: SQL,
+): Promise<number> {
+  const doomed = db
+    .select({ id: table.id })
+    .from(table)
+    .where(and(lt(table.id, beforeId), where))
+    .orderBy(asc(table.id))
+    .limit(limit)
+    .for('update', { skipLocked: true })
+  const deleted = await db.delete(table).where(inArray(table.id, doomed)).returning({ id: table.id })
+  return deleted.length
 }
 
 /** What a list query may narrow and order by. */

@@ -1,6 +1,7 @@
-import { and, asc, count, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm'
+import { asc, count, inArray, isNotNull, isNull, sql } from 'drizzle-orm'
 import type { Database } from '../core/database.ts'
 import { type NewOutboxEvent, type OutboxEvent, outboxEvents } from '../models/outbox_event.ts'
+import { deleteCreatedBefore } from './base.ts'
 
 /** Data access of `outbox_events`: writes inside the caller's transaction, and the relay's batch scan. */
 export class OutboxRepository {
@@ -84,17 +85,8 @@ export class OutboxRepository {
    * @param limit the most rows deleted by this call
    * @returns how many were deleted
    */
-  async deletePublishedBefore(beforeId: string, limit: number): Promise<number> {
-    const t = outboxEvents
-    const doomed = this.#db
-      .select({ id: t.id })
-      .from(t)
-      .where(and(lt(t.id, beforeId), isNotNull(t.publishedAt)))
-      .orderBy(asc(t.id))
-      .limit(limit)
-      .for('update', { skipLocked: true })
-    const deleted = await this.#db.delete(t).where(inArray(t.id, doomed)).returning({ id: t.id })
-    return deleted.length
+  deletePublishedBefore(beforeId: string, limit: number): Promise<number> {
+    return deleteCreatedBefore(this.#db, outboxEvents, beforeId, limit, isNotNull(outboxEvents.publishedAt))
   }
 
   /** @returns how many events wait to be published (a gauge for `/metrics`) */

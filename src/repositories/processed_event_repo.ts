@@ -1,6 +1,7 @@
-import { and, asc, eq, inArray, lt, sql } from 'drizzle-orm'
+import { and, eq, inArray, sql } from 'drizzle-orm'
 import type { Database } from '../core/database.ts'
 import { processedEvents } from '../models/processed_event.ts'
+import { deleteCreatedBefore } from './base.ts'
 
 /** The outcome of a claim: run the handler, skip it (it already ran), or try later (it is running). */
 export type ClaimOutcome = 'claimed' | 'done' | 'busy'
@@ -12,16 +13,6 @@ export interface LedgerKey {
 }
 
 const ledgerId = (key: LedgerKey) => `${key.eventId} ${key.handler}`
-
-function groupByHandler(keys: readonly LedgerKey[]): Map<string, string[]> {
-  const groups = new Map<string, string[]>()
-  for (const { eventId, handler } of keys) {
-    const eventIds = groups.get(handler)
-    if (eventIds) eventIds.push(eventId)
-    else groups.set(handler, [eventId])
-  }
-  return groups
-}
 
 /**
  * Data access of `processed_events`, the consumers' idempotency ledger. A handler runs for an event
@@ -84,7 +75,8 @@ export class ProcessedEventRepository {
    */
   async completeMany(keys: readonly LedgerKey[]): Promise<void> {
     const t = processedEvents
-    for (const [handler, eventIds] of groupByHandler(keys)) {
+    for (const [handler, lines] of Map.groupBy(keys, (key) => key.handler)) {
+      const eventIds = lines.map((line) => line.eventId)
       await this.#db
         .update(t)
         .set({ status: 'done', processedAt: sql`now()`, lastError: null })
@@ -99,17 +91,8 @@ export class ProcessedEventRepository {
    * @param limit the most rows deleted by this call
    * @returns how many were deleted
    */
-  async deleteBefore(beforeId: string, limit: number): Promise<number> {
-    const t = processedEvents
-    const doomed = this.#db
-      .select({ id: t.id })
-      .from(t)
-      .where(lt(t.id, beforeId))
-      .orderBy(asc(t.id))
-      .limit(limit)
-      .for('update', { skipLocked: true })
-    const deleted = await this.#db.delete(t).where(inArray(t.id, doomed)).returning({ id: t.id })
-    return deleted.length
+  deleteBefore(beforeId: string, limit: number): Promise<number> {
+    return deleteCreatedBefore(this.#db, processedEvents, beforeId, limit)
   }
 
   /**
