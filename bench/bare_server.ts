@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
-import pg from 'pg'
 import postgres from 'postgres'
 import { type BareContext, type BareHandler, loadScenarios, SCENARIO_HEADER, sendJson } from './scenario.ts'
 
@@ -20,16 +19,11 @@ function modeOf(variable: string): 'external' | 'embedded' {
 }
 
 function bareContext(): BareContext & { close(): Promise<void> } {
-  let pool: pg.Pool | undefined
   let sql: postgres.Sql | undefined
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
     version: string
   }
   return {
-    pool() {
-      pool ??= new pg.Pool({ connectionString: process.env.DATABASE_URL, max: POOL_SIZE })
-      return pool
-    },
     sql() {
       sql ??= postgres(String(process.env.DATABASE_URL), { max: POOL_SIZE, onnotice: () => {} })
       return sql
@@ -43,7 +37,7 @@ function bareContext(): BareContext & { close(): Promise<void> } {
       storage: modeOf('S3_ENDPOINT'),
     },
     close: async () => {
-      await Promise.all([pool?.end(), sql?.end({ timeout: 1 })])
+      await sql?.end({ timeout: 1 })
     },
   }
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm'
-import pg from 'pg'
+import postgres from 'postgres'
 import { Connection } from 'rabbitmq-client'
 import { DEFAULT_CONSUME_OPTIONS } from '../src/core/broker.ts'
 import { deadLetterQueueName, retryQueueName } from '../src/core/broker_common.ts'
@@ -42,10 +42,9 @@ export function readTuning(): PipelineTuning {
 }
 
 async function dropDatabase(serverUrl: string, name: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: serverUrl })
-  await admin.connect()
+  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} })
   try {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
+    await admin`DROP DATABASE IF EXISTS ${admin(name)} WITH (FORCE)`
   } finally {
     await admin.end()
   }
@@ -124,6 +123,7 @@ export async function pipelineStats(db: Database): Promise<Record<string, number
       (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) FROM lag) AS "lagP50Ms",
       (SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) FROM lag) AS "lagP99Ms"`),
   )
-  const row = (result as unknown as { rows: Record<string, unknown>[] }).rows[0] ?? {}
+  // The bench database is PostgreSQL: postgres.js answers with the rows themselves.
+  const row = (result as unknown as Record<string, unknown>[])[0] ?? {}
   return Object.fromEntries(Object.entries(row).map(([key, value]) => [key, Number(value)]))
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { readdirSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type pg from 'pg'
 import type postgres from 'postgres'
 
 /** The bare server routes a request to a scenario's handler by this header (the service never sees it). */
@@ -40,8 +39,6 @@ export interface ServiceReply {
 
 /** Where the bare server's handlers find shared resources. */
 export interface BareContext {
-  /** A `pg` pool on the bench database, sized like the service's (made on first use). */
-  pool(): pg.Pool
   /** A postgres.js client on the bench database, as many connections as the service's pool (made on first use). */
   sql(): postgres.Sql
   /** The service's version, as `/health` reports it. */

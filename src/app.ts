@@ -105,10 +105,14 @@ export async function buildApp(settings: Settings, options: BuildOptions = {}): 
   const infra = options.infrastructure ?? (await createInfrastructure(settings, logger))
   const ownsInfra = options.infrastructure === undefined
   const metrics = createMetrics()
-  metrics.addGaugeSource('folio_db_pool_connections', 'Database pool connections by state', () => {
-    const stats = infra.database.poolStats()
-    return { total: stats.total, idle: stats.idle, waiting: stats.waiting }
-  })
+  metrics.addGaugeSource(
+    'folio_db_pool',
+    'Database pool: connections it may open (max), statements and transactions awaiting their answer (in_flight)',
+    () => {
+      const stats = infra.database.poolStats()
+      return { max: stats.max, in_flight: stats.inFlight }
+    },
+  )
   const outbox = new OutboxRepository(infra.database.db)
   metrics.addGaugeSource(
     'folio_outbox_events',

@@ -4,10 +4,10 @@ function elapsedMs(start: number): number {
   return Math.round((performance.now() - start) * 100) / 100
 }
 
-/** The bare `/health`: one `SELECT 1` on a pool sized like the service's, the same body shape. */
+/** The bare `/health`: one `SELECT 1` with postgres.js, as the service's pool does, the same body shape. */
 async function bareHealth(ctx: BareContext) {
   const start = performance.now()
-  await ctx.pool().query('SELECT 1')
+  await ctx.sql()`SELECT 1`
   const database = { status: 'ok', latency_ms: elapsedMs(start), mode: ctx.modes.database }
   const idle = (mode: string) => ({ status: 'ok', latency_ms: 0, mode })
   return {

@@ -3,12 +3,12 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { PGlite } from '@electric-sql/pglite'
 import { sql } from 'drizzle-orm'
-import { drizzle as drizzleNodePg } from 'drizzle-orm/node-postgres'
-import { migrate as migrateNodePg } from 'drizzle-orm/node-postgres/migrator'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite'
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator'
-import pg from 'pg'
+import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js'
+import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator'
+import postgres from 'postgres'
 import { DependencyException } from '../exceptions.ts'
 import * as schema from '../models/index.ts'
 import { withTimeout } from '../utils/helpers.ts'
@@ -27,9 +27,10 @@ const MIGRATION_LOCK_KEY = 7_240_531_001
 
 /** Connection pool figures for the metrics. */
 export interface PoolStats {
-  total: number
-  idle: number
-  waiting: number
+  /** Connections the pool may open. */
+  max: number
+  /** Queries sent and not yet answered (several may wait on one connection: postgres.js pipelines). */
+  inFlight: number
 }
 
 /** The database port: a Drizzle handle plus its lifecycle. */
@@ -61,33 +62,57 @@ async function pingWith(run: () => Promise<unknown>, timeoutMs: number): Promise
   }
 }
 
+/** Seconds a connection may take to open, and an unused connection stays open. */
+const CONNECT_TIMEOUT_S = 5
+const IDLE_TIMEOUT_S = 30
+
+/**
+ * Counts a client's statements from sending to their answer, and its open transactions: postgres.js
+ * keeps its pool's figures to itself, and Drizzle sends every statement through `unsafe` and every
+ * transaction through `begin`. Counting starts a query (postgres.js sends one when it is first
+ * awaited), so Drizzle's synchronous `.values()` right after `unsafe` still applies.
+ */
+function countInFlight(client: postgres.Sql): () => number {
+  let inFlight = 0
+  const track = <T extends Promise<unknown>>(work: T): T => {
+    inFlight++
+    work.finally(() => inFlight--).catch(() => {})
+    return work
+  }
+  const { unsafe, begin } = client
+  client.unsafe = ((...args: unknown[]) =>
+    track((unsafe as (...a: unknown[]) => Promise<unknown>).apply(client, args))) as typeof client.unsafe
+  client.begin = ((...args: unknown[]) =>
+    track((begin as (...a: unknown[]) => Promise<unknown>).apply(client, args))) as typeof client.begin
+  return () => inFlight
+}
+
 function createExternal(url: string, poolSize: number): DatabaseHandle {
-  const pool = new pg.Pool({
-    connectionString: url,
+  const client = postgres(url, {
     max: poolSize,
-    connectionTimeoutMillis: 5_000,
-    idleTimeoutMillis: 30_000,
-    application_name: 'folio',
+    connect_timeout: CONNECT_TIMEOUT_S,
+    idle_timeout: IDLE_TIMEOUT_S,
+    connection: { application_name: 'folio' },
+    onnotice: () => {},
   })
-  // An idle client losing its connection emits here; without a listener it would crash the process.
-  pool.on('error', () => {})
-  const db = drizzleNodePg(pool, { schema, casing: 'snake_case' })
+  const inFlight = countInFlight(client)
+  const db = drizzlePostgres(client, { schema, casing: 'snake_case' })
   return {
     db,
     mode: 'external',
     async migrate() {
-      const client = await pool.connect()
+      const session = await client.reserve()
       try {
-        await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY])
-        await migrateNodePg(db, { migrationsFolder: MIGRATIONS_FOLDER })
+        await session`SELECT pg_advisory_lock(${MIGRATION_LOCK_KEY})`
+        await migratePostgres(db, { migrationsFolder: MIGRATIONS_FOLDER })
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => {})
-        client.release()
+        await session`SELECT pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.catch(() => {})
+        session.release()
       }
     },
-    ping: (timeoutMs) => pingWith(() => pool.query('SELECT 1'), timeoutMs),
-    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    close: () => pool.end(),
+    ping: (timeoutMs) => pingWith(() => client`SELECT 1`, timeoutMs),
+    poolStats: () => ({ max: poolSize, inFlight: inFlight() }),
+    close: () => client.end({ timeout: CONNECT_TIMEOUT_S }),
   }
 }
 
@@ -100,13 +125,14 @@ function createEmbedded(dir: string): DatabaseHandle {
     mode: 'embedded',
     migrate: () => migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER }),
     ping: (timeoutMs) => pingWith(() => db.execute(sql`SELECT 1`), timeoutMs),
-    poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    poolStats: () => ({ max: 1, inFlight: 0 }),
     close: () => client.close(),
   }
 }
 
 /**
- * Creates the database port from the settings: PostgreSQL through a `pg` pool when a URL is given,
+ * Creates the database port from the settings: PostgreSQL through a postgres.js pool when a URL is
+ * given (it pipelines queries on its connections),
  * else the embedded PGlite kept under `embeddedDir`.
  *
  * @param options where the database is
@@ -130,13 +156,15 @@ export async function ensureDatabaseExists(url: string): Promise<boolean> {
   const name = decodeURIComponent(target.pathname.replace(/^\//, '')) || 'postgres'
   const admin = new URL(url)
   admin.pathname = '/postgres'
-  const client = new pg.Client({ connectionString: admin.toString() })
-  await client.connect()
+  const client = postgres(admin.toString(), {
+    max: 1,
+    connect_timeout: CONNECT_TIMEOUT_S,
+    onnotice: () => {},
+  })
   try {
-    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])
-    if (found.rowCount) return false
-    // Identifiers cannot be bound as parameters; double quotes are escaped by doubling them.
-    await client.query(`CREATE DATABASE "${name.replaceAll('"', '""')}"`)
+    const found = await client`SELECT 1 FROM pg_database WHERE datname = ${name}`
+    if (found.length > 0) return false
+    await client`CREATE DATABASE ${client(name)}`
     return true
   } finally {
     await client.end()

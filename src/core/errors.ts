@@ -6,6 +6,11 @@ const UNREACHABLE_CODES = new Set([
   'ENOTFOUND',
   'EHOSTUNREACH',
   'EPIPE',
+  // postgres.js: a connection lost, shut, or not opened in time.
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'CONNECT_TIMEOUT',
   '57P01', // admin_shutdown
   '57P03', // cannot_connect_now
   '08000', // connection_exception
@@ -26,14 +31,6 @@ export function isConnectionFailure(error: unknown): boolean {
   for (let depth = 0; current && depth < 5; depth++) {
     const code = (current as { code?: unknown }).code
     if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true
-    const message = (current as Error).message ?? ''
-    // pg's own wording for a dropped connection, and for a pool with no connection free in time.
-    if (
-      message.includes('Connection terminated') ||
-      message.includes('timeout exceeded when trying to connect')
-    ) {
-      return true
-    }
     if (current instanceof AggregateError && current.errors.some(isConnectionFailure)) return true
     current = (current as { cause?: unknown }).cause
   }

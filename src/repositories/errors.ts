@@ -7,8 +7,12 @@
 export function uniqueViolationOf(error: unknown): string | null {
   let current: unknown = error
   for (let depth = 0; current && depth < 4; depth++) {
-    const { code, constraint } = current as { code?: unknown; constraint?: unknown }
-    if (code === '23505') return typeof constraint === 'string' ? constraint : 'unknown'
+    // postgres.js names the constraint `constraint_name`; PGlite, like libpq, `constraint`.
+    const { code, constraint, constraint_name } = current as Record<string, unknown>
+    if (code === '23505') {
+      const name = constraint_name ?? constraint
+      return typeof name === 'string' ? name : 'unknown'
+    }
     current = (current as { cause?: unknown }).cause
   }
   return null

@@ -44,7 +44,11 @@ export interface PostFilters {
   q?: string
 }
 
-/** The parameters of the prepared insert: every column it names, absent optional ones as NULL. */
+/**
+ * The parameters of the prepared insert: every column it names, absent optional ones as NULL. A
+ * placeholder's value reaches the driver as it is, so the timestamp goes as ISO 8601 text (the
+ * column's own mapping is skipped, and postgres.js takes no `Date` for it under Drizzle).
+ */
 function insertParams(values: NewPost & { id: string }): Record<string, unknown> {
   return {
     id: values.id,
@@ -56,7 +60,7 @@ function insertParams(values: NewPost & { id: string }): Record<string, unknown>
     status: values.status ?? 'draft',
     tags: values.tags ?? [],
     coverKey: values.coverKey ?? null,
-    publishedAt: values.publishedAt ?? null,
+    publishedAt: values.publishedAt?.toISOString() ?? null,
   }
 }
 

@@ -41,7 +41,8 @@ describe('operations routes', () => {
     expect(res.body).not.toContain('/some/raw/url')
     expect(res.body).toContain('http_request_duration_seconds_bucket')
     expect(res.body).toContain('nodejs_eventloop_lag_seconds')
-    expect(res.body).toMatch(/folio_db_pool_connections\{state="total"\} \d+/)
+    expect(res.body).toMatch(/folio_db_pool\{state="max"\} [1-9]/)
+    expect(res.body).toMatch(/folio_db_pool\{state="in_flight"\} \d+/)
     expect(res.body).toMatch(/folio_outbox_events\{state="unpublished"\} \d+/)
   })
 

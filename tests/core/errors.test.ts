@@ -5,10 +5,12 @@ describe('isConnectionFailure', () => {
   it.each([
     ['a refused connection', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })],
     ['a PostgreSQL admin shutdown', Object.assign(new Error('terminating'), { code: '57P01' })],
-    ['a pool with no connection free in time', new Error('timeout exceeded when trying to connect')],
+    ['a connection not opened in time', Object.assign(new Error('timeout'), { code: 'CONNECT_TIMEOUT' })],
     [
       'a dropped connection wrapped by the ORM',
-      new Error('query failed', { cause: new Error('Connection terminated unexpectedly') }),
+      new Error('query failed', {
+        cause: Object.assign(new Error('write CONNECTION_CLOSED'), { code: 'CONNECTION_CLOSED' }),
+      }),
     ],
     [
       'one of several attempts',

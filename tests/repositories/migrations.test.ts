@@ -3,10 +3,9 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sql } from 'drizzle-orm'
-import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDatabase, type DatabaseHandle, ensureDatabaseExists } from '../../src/core/database.ts'
-import { POSTGRES_SERVER_URL, serviceAvailable } from '../support/services.ts'
+import { dropDatabase, POSTGRES_SERVER_URL, serviceAvailable } from '../support/services.ts'
 
 const CATALOG_QUERIES = {
   columns: `SELECT table_name, column_name, data_type, character_maximum_length, is_nullable, column_default
@@ -23,7 +22,8 @@ async function catalog(database: DatabaseHandle): Promise<Record<string, unknown
   const out: Record<string, unknown[]> = {}
   for (const [name, query] of Object.entries(CATALOG_QUERIES)) {
     const result = await database.db.execute(sql.raw(query))
-    out[name] = (result as unknown as { rows: unknown[] }).rows
+    // postgres.js answers with the rows, PGlite with a result holding them.
+    out[name] = Array.isArray(result) ? [...result] : (result as unknown as { rows: unknown[] }).rows
   }
   return out
 }
@@ -45,10 +45,7 @@ describe.runIf(pgUp)('migrations on PostgreSQL and PGlite', () => {
 
   afterAll(async () => {
     await Promise.all([external?.close(), embedded?.close()])
-    const admin = new pg.Client({ connectionString: POSTGRES_SERVER_URL })
-    await admin.connect()
-    await admin.query(`DROP DATABASE IF EXISTS "${name}"`)
-    await admin.end()
+    await dropDatabase(POSTGRES_SERVER_URL, name)
   })
 
   it('yield the same tables, columns, indexes and constraints', async () => {

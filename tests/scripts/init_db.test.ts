@@ -1,18 +1,17 @@
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
+import postgres from 'postgres'
 import { afterAll, describe, expect, it } from 'vitest'
 import { POSTGRES_SERVER_URL, serviceAvailable } from '../support/services.ts'
 
 const pgUp = await serviceAvailable(POSTGRES_SERVER_URL, 'PostgreSQL')
 
 async function query(url: string, text: string): Promise<Record<string, unknown>[]> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
+  const sql = postgres(url, { max: 1, onnotice: () => {} })
   try {
-    return (await client.query(text)).rows
+    return [...(await sql.unsafe<Record<string, unknown>[]>(text))]
   } finally {
-    await client.end()
+    await sql.end()
   }
 }
 

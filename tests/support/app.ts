@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { FastifyInstance } from 'fastify'
-import pg from 'pg'
 import pino from 'pino'
 import { buildApp } from '../../src/app.ts'
 import { DEFAULT_CONSUME_OPTIONS } from '../../src/core/broker_common.ts'
@@ -12,6 +11,7 @@ import { ensureDatabaseExists } from '../../src/core/database.ts'
 import { createHandlerRegistry } from '../../src/workers/handlers.ts'
 import { startEventPipeline } from '../../src/workers/pipeline.ts'
 import { deleteAmqpTopology, queueFamily } from './events.ts'
+import { dropDatabase } from './services.ts'
 
 /** Variables of the test runs; the service URLs come from the environment when set (real mode). */
 type Env = Record<string, string | undefined>
@@ -99,7 +99,7 @@ export async function createTestApp(overrides: Env = {}, logger?: pino.Logger): 
     async close() {
       await worker?.stop()
       await app.close()
-      if (ownDatabase) await dropDatabase(ownDatabase)
+      if (ownDatabase) await dropDatabase(ownDatabase, new URL(ownDatabase).pathname.slice(1))
       if (app.infra.broker.mode === 'external') {
         const queues = registry.groups().map((group) => `${settings.eventsQueuePrefix}.${group}`)
         const delays = DEFAULT_CONSUME_OPTIONS.retryDelaysMs
@@ -125,18 +125,4 @@ export function capturingLogger(): { logger: pino.Logger; lines: Record<string, 
     },
   )
   return { logger, lines }
-}
-
-/** Drops a test database (its app is closed, so nothing is connected to it). */
-async function dropDatabase(url: string): Promise<void> {
-  const name = new URL(url).pathname.slice(1)
-  const admin = new pg.Client({
-    connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString(),
-  })
-  await admin.connect()
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-  } finally {
-    await admin.end()
-  }
 }

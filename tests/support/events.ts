@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { connect, createServer, type Server, type Socket } from 'node:net'
-import pg from 'pg'
 import pino from 'pino'
 import { Connection } from 'rabbitmq-client'
 import { deadLetterQueueName, retryQueueName } from '../../src/core/broker_common.ts'
 import { createDatabase, type DatabaseHandle, ensureDatabaseExists } from '../../src/core/database.ts'
-import { POSTGRES_SERVER_URL } from './services.ts'
+import { dropDatabase, POSTGRES_SERVER_URL } from './services.ts'
 
 /** The RabbitMQ of the tests: `RABBITMQ_URL` when set, else the local default. */
 export const RABBITMQ_TEST_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
@@ -61,10 +60,7 @@ export async function postgresDatabase(): Promise<TestDatabase> {
     database,
     async close() {
       await database.close()
-      const admin = new pg.Client({ connectionString: POSTGRES_SERVER_URL })
-      await admin.connect()
-      await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)
-      await admin.end()
+      await dropDatabase(POSTGRES_SERVER_URL, name)
     },
   }
 }
