@@ -1,20 +1,12 @@
 import { asc } from 'drizzle-orm'
 import { v7 as uuidv7 } from 'uuid'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { Database } from '../../src/core/database.ts'
 import { outboxEvents } from '../../src/models/outbox_event.ts'
 import { processedEvents } from '../../src/models/processed_event.ts'
 import { EventRetention, uuidV7Floor } from '../../src/services/event_retention.ts'
-import {
-  pgliteDatabase,
-  postgresDatabase,
-  silentLog,
-  type TestDatabase,
-  waitUntil,
-} from '../support/events.ts'
-import { POSTGRES_SERVER_URL, serviceAvailable } from '../support/services.ts'
+import { DATABASE_BACKENDS, silentLog, useTestDatabase, waitUntil } from '../support/events.ts'
 
-const pgUp = await serviceAvailable(POSTGRES_SERVER_URL, 'PostgreSQL')
 const DAY_MS = 86_400_000
 const NOW = new Date()
 
@@ -31,22 +23,12 @@ describe('uuidV7Floor', () => {
   })
 })
 
-for (const backend of [
-  { name: 'PGlite', enabled: true, open: pgliteDatabase },
-  { name: 'PostgreSQL', enabled: pgUp, open: postgresDatabase },
-]) {
+for (const backend of DATABASE_BACKENDS) {
   describe.runIf(backend.enabled)(`EventRetention on ${backend.name}`, () => {
-    let testDb: TestDatabase
+    const testDb = useTestDatabase(backend, [outboxEvents, processedEvents])
     let db: Database
-
-    beforeAll(async () => {
-      testDb = await backend.open()
-      db = testDb.database.db
-    })
-    afterAll(async () => testDb?.close())
-    beforeEach(async () => {
-      await db.delete(outboxEvents)
-      await db.delete(processedEvents)
+    beforeAll(() => {
+      db = testDb().database.db
     })
 
     async function event(ageDays: number, published: boolean) {

@@ -1,5 +1,5 @@
 import { asc, eq, sql } from 'drizzle-orm'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { Broker, PublishOptions } from '../../src/core/broker.ts'
 import type { Database } from '../../src/core/database.ts'
 import { requestContext } from '../../src/core/logging.ts'
@@ -7,17 +7,7 @@ import { outboxEvents } from '../../src/models/outbox_event.ts'
 import { OutboxRepository } from '../../src/repositories/outbox_repo.ts'
 import { recordEvent } from '../../src/services/outbox.ts'
 import { createOutboxRelay } from '../../src/services/outbox_relay.ts'
-import {
-  pgliteDatabase,
-  postgresDatabase,
-  silentLog,
-  sleep,
-  type TestDatabase,
-  waitUntil,
-} from '../support/events.ts'
-import { POSTGRES_SERVER_URL, serviceAvailable } from '../support/services.ts'
-
-const pgUp = await serviceAvailable(POSTGRES_SERVER_URL, 'PostgreSQL')
+import { DATABASE_BACKENDS, silentLog, sleep, useTestDatabase, waitUntil } from '../support/events.ts'
 
 interface Published {
   routingKey: string
@@ -54,24 +44,13 @@ async function record(
   return db.transaction((tx) => recordEvent(tx, type, data))
 }
 
-const BACKENDS = [
-  { name: 'PGlite', enabled: true, open: pgliteDatabase },
-  { name: 'PostgreSQL', enabled: pgUp, open: postgresDatabase },
-]
-
-for (const backend of BACKENDS) {
+for (const backend of DATABASE_BACKENDS) {
   describe.runIf(backend.enabled)(`outbox on ${backend.name}`, () => {
-    let testDb: TestDatabase
-    let db: Database
-
-    beforeAll(async () => {
-      testDb = await backend.open()
-      db = testDb.database.db
-    })
-    afterAll(async () => testDb?.close())
     // Each test starts with an empty outbox: a relay publishes every unpublished row.
-    beforeEach(async () => {
-      await db.delete(outboxEvents)
+    const testDb = useTestDatabase(backend, [outboxEvents])
+    let db: Database
+    beforeAll(() => {
+      db = testDb().database.db
     })
 
     it('recordEvent stores the event with the current request ID, or none outside a request', async () => {

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { connect, createServer, type Server, type Socket } from 'node:net'
+import type { PgTable } from 'drizzle-orm/pg-core'
 import pino from 'pino'
 import { Connection } from 'rabbitmq-client'
+import { afterAll, beforeAll, beforeEach } from 'vitest'
 import { deadLetterQueueName, retryQueueName } from '../../src/core/broker_common.ts'
 import { createDatabase, type DatabaseHandle, ensureDatabaseExists } from '../../src/core/database.ts'
-import { dropDatabase, POSTGRES_SERVER_URL } from './services.ts'
+import { dropDatabase, POSTGRES_SERVER_URL, serviceAvailable } from './services.ts'
 
 /** The RabbitMQ of the tests: `RABBITMQ_URL` when set, else the local default. */
 export const RABBITMQ_TEST_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672'
@@ -63,6 +65,41 @@ export async function postgresDatabase(): Promise<TestDatabase> {
       await dropDatabase(POSTGRES_SERVER_URL, name)
     },
   }
+}
+
+/** A database the event tests run on. */
+export interface DatabaseBackend {
+  name: TestDatabase['name']
+  /** PostgreSQL only when it answers (in CI its absence fails the file instead). */
+  enabled: boolean
+  open(): Promise<TestDatabase>
+}
+
+/** The event tests' databases: an in-memory PGlite, and a database of their own on PostgreSQL. */
+export const DATABASE_BACKENDS: DatabaseBackend[] = [
+  { name: 'PGlite', enabled: true, open: pgliteDatabase },
+  {
+    name: 'PostgreSQL',
+    enabled: await serviceAvailable(POSTGRES_SERVER_URL, 'PostgreSQL'),
+    open: postgresDatabase,
+  },
+]
+
+/**
+ * Opens a backend's database for the enclosing `describe`, closes it after its tests, and empties
+ * `tables` before each test.
+ * @returns the open database, for hooks and tests (set once `beforeAll` has run)
+ */
+export function useTestDatabase(backend: DatabaseBackend, tables: PgTable[]): () => TestDatabase {
+  let testDb: TestDatabase | undefined
+  beforeAll(async () => {
+    testDb = await backend.open()
+  })
+  afterAll(async () => testDb?.close())
+  beforeEach(async () => {
+    for (const table of tables) await testDb!.database.db.delete(table)
+  })
+  return () => testDb!
 }
 
 /**

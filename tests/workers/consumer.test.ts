@@ -1,5 +1,5 @@
 import { and, eq } from 'drizzle-orm'
-import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import type { Database } from '../../src/core/database.ts'
 import { currentLog, requestContext } from '../../src/core/logging.ts'
 import { outboxEvents } from '../../src/models/outbox_event.ts'
@@ -9,26 +9,18 @@ import { startEventPipeline } from '../../src/workers/pipeline.ts'
 import { type EventHandler, HandlerRegistry } from '../../src/workers/registry.ts'
 import { capturingLogger } from '../support/app.ts'
 import {
-  pgliteDatabase,
-  postgresDatabase,
+  DATABASE_BACKENDS,
   RABBITMQ_TEST_URL,
   silentLog,
   sleep,
-  type TestDatabase,
+  useTestDatabase,
   waitUntil,
 } from '../support/events.ts'
 import { eventMessage, fastConsumerOptions, publishEvent, testBroker } from '../support/pipeline.ts'
-import { POSTGRES_SERVER_URL, serviceAvailable } from '../support/services.ts'
+import { serviceAvailable } from '../support/services.ts'
 
-const [pgUp, rabbitUp] = await Promise.all([
-  serviceAvailable(POSTGRES_SERVER_URL, 'PostgreSQL'),
-  serviceAvailable(RABBITMQ_TEST_URL, 'RabbitMQ'),
-])
+const rabbitUp = await serviceAvailable(RABBITMQ_TEST_URL, 'RabbitMQ')
 
-const BACKENDS = [
-  { name: 'PGlite', enabled: true, open: pgliteDatabase },
-  { name: 'PostgreSQL', enabled: pgUp, open: postgresDatabase },
-]
 const BROKERS = [
   { name: 'in-process broker', enabled: true, url: undefined },
   { name: 'RabbitMQ', enabled: rabbitUp, url: RABBITMQ_TEST_URL },
@@ -50,19 +42,13 @@ function probe(
   return { handler, calls }
 }
 
-for (const backend of BACKENDS) {
+for (const backend of DATABASE_BACKENDS) {
   describe.runIf(backend.enabled)(`event consumers on ${backend.name}`, () => {
-    let testDb: TestDatabase
-    let db: Database
-
     // One database for both brokers: an embedded one takes seconds to start.
-    beforeAll(async () => {
-      testDb = await backend.open()
-      db = testDb.database.db
-    })
-    afterAll(async () => testDb?.close())
-    beforeEach(async () => {
-      await db.delete(outboxEvents)
+    const testDb = useTestDatabase(backend, [outboxEvents])
+    let db: Database
+    beforeAll(() => {
+      db = testDb().database.db
     })
 
     for (const brokerKind of BROKERS) {
@@ -75,7 +61,7 @@ for (const backend of BACKENDS) {
           for (const group of registry.groups())
             harness.track(`${options.queuePrefix}.${group}`, options.retryDelaysMs)
           const pipeline = await startEventPipeline(
-            { database: testDb.database, broker: harness.broker, log: logger, registry },
+            { database: testDb().database, broker: harness.broker, log: logger, registry },
             { relay: { pollIntervalMs: 50 }, consumer: options },
           )
           onTestFinished(async () => {
