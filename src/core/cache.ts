@@ -74,9 +74,10 @@ export interface Cache {
    * Increments a fixed-window counter atomically. The window starts with the first hit: the expiry is
    * set only when the counter is created, later hits never extend it.
    * @param windowSeconds the window's length in seconds (fractions allowed)
+   * @param by how much to add (1 when absent): several hits counted at once
    * @throws {Error} (not a DependencyException) when `key` holds a value that is not an integer
    */
-  incr(key: string, windowSeconds: number): Promise<IncrResult>
+  incr(key: string, windowSeconds: number, by?: number): Promise<IncrResult>
 
   /**
    * Takes the lock `key` unless someone holds it.

@@ -76,12 +76,12 @@ class MemoryCache extends CacheBase implements Cache {
     return keys ? this.del(...keys) : 0
   }
 
-  async incr(key: string, windowSeconds: number): Promise<IncrResult> {
+  async incr(key: string, windowSeconds: number, by = 1): Promise<IncrResult> {
     const windowMs = ttlToMs(windowSeconds)
     const now = Date.now()
     const entry = this.#live(key)
     if (entry && !/^-?\d+$/.test(entry.value)) throw new Error(`cache value at "${key}" is not an integer`)
-    const count = entry ? Number(entry.value) + 1 : 1
+    const count = (entry ? Number(entry.value) : 0) + by
     // Like the Redis script: the window is set when the counter is created (or found without expiry).
     const expiresAt = entry?.expiresAt ?? now + windowMs
     this.#entries.set(key, { value: String(count), expiresAt })

@@ -115,9 +115,9 @@ class RedisCache extends CacheBase implements Cache {
     return this.#call((c) => c.folioInvalidateTag(this.#tag(tag)))
   }
 
-  async incr(key: string, windowSeconds: number): Promise<IncrResult> {
+  async incr(key: string, windowSeconds: number, by = 1): Promise<IncrResult> {
     const windowMs = ttlToMs(windowSeconds)
-    const [count, ttlMs] = await this.#call((c) => c.folioIncrWindow(this.#data(key), windowMs))
+    const [count, ttlMs] = await this.#call((c) => c.folioIncrWindow(this.#data(key), windowMs, by))
     return { count, ttlMs }
   }
 

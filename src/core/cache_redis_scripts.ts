@@ -19,7 +19,7 @@ interface LuaScript {
 const INCR_WINDOW: LuaScript = {
   numberOfKeys: 1,
   lua: `
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
@@ -95,7 +95,7 @@ return 0`,
 
 /** The client with the adapter's Lua scripts defined on it, as {@link withScripts} returns it. */
 export interface ScriptedRedis extends Redis {
-  folioIncrWindow(key: string, windowMs: number): Promise<[number, number]>
+  folioIncrWindow(key: string, windowMs: number, by: number): Promise<[number, number]>
   folioSetTagged(keyCount: number, ...keysThenArgs: string[]): Promise<number>
   folioInvalidateTag(tagKey: string): Promise<number>
   folioRenewLock(key: string, token: string, ttlMs: number): Promise<number>

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Cache } from '../core/cache.ts'
 import type { Settings } from '../core/config.ts'
+import { HitCounter } from '../core/hit_counter.ts'
 import { RateLimitException } from '../exceptions.ts'
 
 /** A route's own limit, counted per client IP on top of the IP's anonymous budget. */
@@ -103,22 +104,27 @@ function isExempt(request: FastifyRequest): boolean {
   return EXEMPT_PATH.test(request.url.split('?', 1)[0] ?? '')
 }
 
-function count(budgets: Budget[], options: RateLimitOptions) {
-  return Promise.all(budgets.map((b) => options.cache.incr(b.key, b.windowSeconds)))
+function count(budgets: Budget[], counter: HitCounter) {
+  return Promise.all(budgets.map((b) => counter.hit(b.key, b.windowSeconds)))
 }
 
-async function limit(request: FastifyRequest, reply: FastifyReply, options: RateLimitOptions): Promise<void> {
+async function limit(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: RateLimitOptions,
+  counter: HitCounter,
+): Promise<void> {
   if (isExempt(request)) return
   const provisional = request.rateLimitSubject
   const budgets = budgetsOf(request, options)
   // Count against the provisional subject while the auth hook confirms it.
-  const [counts] = await Promise.all([count(budgets, options), request.rateLimitSubjectSettled])
+  const [counts] = await Promise.all([count(budgets, counter), request.rateLimitSubjectSettled])
   if (request.rateLimitSubject !== provisional) {
     // Withdrawn (refused credentials): the request also counts as what it turned out to be.
     const counted = new Set(budgets.map((b) => b.key))
     const more = budgetsOf(request, options).filter((b) => !counted.has(b.key))
     budgets.push(...more)
-    counts.push(...(await count(more, options)))
+    counts.push(...(await count(more, counter)))
   }
   const usages = budgets.map(
     (budget, i): Usage => ({
@@ -144,7 +150,8 @@ async function limit(request: FastifyRequest, reply: FastifyReply, options: Rate
  * spends both budgets). A route's `config.rateLimit` bucket counts per IP and against
  * the IP's anonymous budget too; `config.rateLimit: false`, `/health*`, `/metrics`, `/docs*` and
  * `/openapi.json` are never limited. Responses carry `RateLimit-Limit`, `RateLimit-Remaining` and
- * `RateLimit-Reset` of the tightest budget; going over answers 429 with `Retry-After`.
+ * `RateLimit-Reset` of the tightest budget; going over answers 429 with `Retry-After`. The hits of
+ * one counter within one turn of the event loop go to the cache as one increment ({@link HitCounter}).
  *
  * The limiter fails closed: when the cache is unreachable the `DependencyException` propagates and
  * limited routes answer 503, since serving without limits would open login and sign-up to brute
@@ -160,5 +167,6 @@ async function limit(request: FastifyRequest, reply: FastifyReply, options: Rate
 export function registerRateLimit(app: FastifyInstance, options: RateLimitOptions): void {
   if (!app.hasRequestDecorator('rateLimitSubject')) app.decorateRequest('rateLimitSubject', undefined)
   if (!options.settings.enabled) return
-  app.addHook('onRequest', (request, reply) => limit(request, reply, options))
+  const counter = new HitCounter(options.cache)
+  app.addHook('onRequest', (request, reply) => limit(request, reply, options, counter))
 }

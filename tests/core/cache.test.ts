@@ -132,6 +132,14 @@ function cacheContract(make: () => Cache): void {
     expect(await cache.incr('window', 0.4)).toMatchObject({ count: 1 })
   })
 
+  it('adds several hits at once, starting the window like a single one', async () => {
+    const batch = await cache.incr('several', 60, 5)
+    expect(batch.count).toBe(5)
+    expect(batch.ttlMs).toBeGreaterThan(59_000)
+    expect((await cache.incr('several', 60, 3)).count).toBe(8)
+    expect((await cache.incr('several', 60)).count).toBe(9)
+  })
+
   it('increments atomically under concurrency', async () => {
     const results = await Promise.all(Array.from({ length: 100 }, () => cache.incr('burst', 60)))
     const counts = results.map((r) => r.count).sort((a, b) => a - b)
