@@ -1,5 +1,4 @@
 import { sql } from 'drizzle-orm'
-import postgres from 'postgres'
 import { Connection } from 'rabbitmq-client'
 import { DEFAULT_CONSUME_OPTIONS } from '../src/core/broker.ts'
 import { deadLetterQueueName, retryQueueName } from '../src/core/broker_common.ts'
@@ -8,6 +7,7 @@ import {
   type Database,
   type DatabaseHandle,
   ensureDatabaseExists,
+  onMaintenanceDatabase,
 } from '../src/core/database.ts'
 
 /** The database the pipeline measurement creates, and drops when done. */
@@ -42,12 +42,7 @@ export function readTuning(): PipelineTuning {
 }
 
 async function dropDatabase(serverUrl: string, name: string): Promise<void> {
-  const admin = postgres(serverUrl, { max: 1, onnotice: () => {} })
-  try {
-    await admin`DROP DATABASE IF EXISTS ${admin(name)} WITH (FORCE)`
-  } finally {
-    await admin.end()
-  }
+  await onMaintenanceDatabase(serverUrl, (sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`)
 }
 
 /**

@@ -132,8 +132,7 @@ function createEmbedded(dir: string): DatabaseHandle {
 
 /**
  * Creates the database port from the settings: PostgreSQL through a postgres.js pool when a URL is
- * given (it pipelines queries on its connections),
- * else the embedded PGlite kept under `embeddedDir`.
+ * given (it pipelines queries on its connections), else the embedded PGlite kept under `embeddedDir`.
  *
  * @param options where the database is
  * @returns the handle; call `migrate()` before use and `close()` at shutdown
@@ -145,28 +144,37 @@ export function createDatabase(options: DatabaseOptions): DatabaseHandle {
 }
 
 /**
- * Creates the database named in `url` when it does not exist, connecting to the `postgres`
- * maintenance database of the same server.
+ * Runs statements on one connection to the `postgres` maintenance database of a server, for what
+ * cannot run inside the database concerned (creating or dropping it).
+ *
+ * @param url any `postgres://` URL of that server
+ * @param run the statements
+ */
+export async function onMaintenanceDatabase<T>(
+  url: string,
+  run: (sql: postgres.Sql) => Promise<T>,
+): Promise<T> {
+  const admin = Object.assign(new URL(url), { pathname: '/postgres' }).toString()
+  const client = postgres(admin, { max: 1, connect_timeout: CONNECT_TIMEOUT_S, onnotice: () => {} })
+  try {
+    return await run(client)
+  } finally {
+    await client.end()
+  }
+}
+
+/**
+ * Creates the database named in `url` when it does not exist.
  *
  * @param url a `postgres://` URL naming the database
  * @returns true when the database was created
  */
 export async function ensureDatabaseExists(url: string): Promise<boolean> {
-  const target = new URL(url)
-  const name = decodeURIComponent(target.pathname.replace(/^\//, '')) || 'postgres'
-  const admin = new URL(url)
-  admin.pathname = '/postgres'
-  const client = postgres(admin.toString(), {
-    max: 1,
-    connect_timeout: CONNECT_TIMEOUT_S,
-    onnotice: () => {},
-  })
-  try {
+  const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, '')) || 'postgres'
+  return onMaintenanceDatabase(url, async (client) => {
     const found = await client`SELECT 1 FROM pg_database WHERE datname = ${name}`
     if (found.length > 0) return false
     await client`CREATE DATABASE ${client(name)}`
     return true
-  } finally {
-    await client.end()
-  }
+  })
 }

@@ -1,5 +1,5 @@
 import { createConnection } from 'node:net'
-import postgres from 'postgres'
+import { onMaintenanceDatabase } from '../../src/core/database.ts'
 
 /** Whether the suite runs in CI, where a missing service is a failure, never a skip. */
 export const IN_CI = Boolean(process.env.CI)
@@ -37,25 +37,10 @@ export async function serviceAvailable(url: string, name: string): Promise<boole
 }
 
 /**
- * Runs statements on the `postgres` maintenance database of a server, on one connection.
- * @param serverUrl any database URL of that server
- * @param run the statements
- */
-export async function onServer<T>(serverUrl: string, run: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const url = Object.assign(new URL(serverUrl), { pathname: '/postgres' }).toString()
-  const sql = postgres(url, { max: 1, onnotice: () => {} })
-  try {
-    return await run(sql)
-  } finally {
-    await sql.end()
-  }
-}
-
-/**
  * Drops a test database, closing whatever is still connected to it.
  * @param serverUrl any database URL of its server
  * @param name the database
  */
 export async function dropDatabase(serverUrl: string, name: string): Promise<void> {
-  await onServer(serverUrl, (sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`)
+  await onMaintenanceDatabase(serverUrl, (sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`)
 }
