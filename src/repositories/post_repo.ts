@@ -1,4 +1,4 @@
-import { arrayContains, eq, getTableColumns, type SQL, sql } from 'drizzle-orm'
+import { and, arrayContains, eq, getTableColumns, isNull, type SQL, sql } from 'drizzle-orm'
 import { v7 as uuidv7 } from 'uuid'
 import type { Database } from '../core/database.ts'
 import { type NewPost, type PostStatus, posts } from '../models/post.ts'
@@ -81,13 +81,13 @@ export class PostRepository extends BaseRepository<typeof posts> {
   /** @param db the database */
   constructor(db: Database) {
     super(db, posts, { published_at: posts.publishedAt, title: posts.title }, '-published_at')
-    // live() says which posts are live; the join only reads the author's public fields.
+    // The joined author row says whether they are deleted: live(), without a second look-up of them.
     const withAuthor = (key: SQL) =>
       db
         .select({ post: ROW_COLUMNS, author: AUTHOR_COLUMNS })
         .from(posts)
         .innerJoin(users, eq(users.id, posts.authorId))
-        .where(this.live(key))
+        .where(and(isNull(posts.deletedAt), isNull(users.deletedAt), key))
         .limit(1)
     this.#insert = db
       .insert(posts)
