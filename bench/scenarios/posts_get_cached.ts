@@ -3,7 +3,8 @@ import { DATASET_SETUP_TIMEOUT_S, ensurePostsDataset, publishedPostIds } from '.
 import type { Scenario } from '../scenario.ts'
 
 /**
- * One hot post (issue 5), served from the cache after its first read: by Redis when the bench runs
+ * One hot post (issue 5), served from the cache after its second read (the service caches a post from
+ * its second read within 60 s; the bare server from its first): by Redis when the bench runs
  * with `REDIS_URL` (`REDIS_URL=redis://127.0.0.1:6379/5 npm run bench`), else by the service's
  * in-process cache. The service also counts the caller's rate-limit budget in the same cache; the bare
  * server makes one cache GET of the public Post, parses it and sends it.
@@ -19,8 +20,10 @@ const postsGetCached: Scenario = {
     await ensurePostsDataset(ctx.databaseUrl)
     const [id] = await publishedPostIds(ctx.databaseUrl, 1)
     const path = `/api/v1/posts/${id}`
-    const first = await ctx.request('GET', path)
-    if (first.status !== 200) throw new Error(`GET ${path}: expected 200, got ${first.status}`)
+    for (let read = 0; read < 2; read++) {
+      const reply = await ctx.request('GET', path)
+      if (reply.status !== 200) throw new Error(`GET ${path}: expected 200, got ${reply.status}`)
+    }
     return { path }
   },
   bare: sendCachedPost,

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { LRUCache } from 'lru-cache'
 import type { Cache } from '../core/cache.ts'
 import { currentLog } from '../core/logging.ts'
 import { DependencyException } from '../exceptions.ts'
@@ -11,6 +12,11 @@ import type { PostPageView, PostView } from './post_view.ts'
 const POST_TTL_SECONDS = 60
 /** How long a page of the public list stays cached: short, it is also dropped by every change. */
 const LIST_TTL_SECONDS = 15
+/**
+ * How many posts one process remembers having read once, uncached, within the last
+ * {@link POST_TTL_SECONDS} (the oldest are forgotten first): a few MiB at most.
+ */
+const RECENT_MISSES_MAX = 50_000
 /** The pages of the public list (default filters and sort) that are cached. */
 export const CACHED_LIST_PAGES = 3
 
@@ -23,6 +29,8 @@ export interface PostCacheDeps {
   cache: Cache
   /** Used outside a request; inside one, lines go to the request's logger. */
   log: FastifyBaseLogger
+  /** How many once-read posts {@link PostCache.fill} remembers (tests make it small). */
+  recentMissesMax?: number
 }
 
 /**
@@ -35,10 +43,16 @@ export interface PostCacheDeps {
  */
 export class PostCache {
   readonly #d: PostCacheDeps
+  /** Ids of the published posts this process read from the database once within the TTL. */
+  readonly #missedOnce: LRUCache<string, true>
 
   /** @param deps the cache port and the fallback logger */
   constructor(deps: PostCacheDeps) {
     this.#d = deps
+    this.#missedOnce = new LRUCache({
+      max: deps.recentMissesMax ?? RECENT_MISSES_MAX,
+      ttl: POST_TTL_SECONDS * 1000,
+    })
   }
 
   /** @returns the cached published post with that id, or null */
@@ -63,11 +77,20 @@ export class PostCache {
   }
 
   /**
+   * Caches a post the database just gave for a read that missed, from its second such read in this
+   * process within the TTL (by id or by slug): a post read less than once a minute would expire before
+   * its next read, so its reads pay no cache write (as nginx's `proxy_cache_min_uses 2`).
+   *
    * {@link PostCache.put} without waiting for it: a read answers as soon as it has the post, while the
    * write goes on. It is issued before the answer leaves, so a change made after the answer drops it
    * (commands on one connection run in order). A failure is logged, never thrown.
    */
   fill(view: PostView): void {
+    if (view.status !== 'published') return
+    if (!this.#missedOnce.has(view.id)) {
+      this.#missedOnce.set(view.id, true)
+      return
+    }
     this.put(view).catch((error: unknown) => {
       currentLog(this.#d.log).error({ err: error }, 'post cache write failed')
     })

@@ -30,12 +30,32 @@ describe('posts: caching and idempotency', () => {
       payload,
     })
 
+  /** Reads a post twice (a post is cached from its second read), and checks the cache now holds it. */
+  const readIntoCache = async (post: { id: string; title: string }) => {
+    for (let read = 0; read < 2; read++) {
+      expect((await get(`/api/v1/posts/${post.id}`)).json().data.title).toBe(post.title)
+    }
+    expect(await t.app.infra.cache.getJson(`post:id:${post.id}`)).toMatchObject({ title: post.title })
+  }
+
+  describe('GET /api/v1/posts/:post_id', () => {
+    it('reads a post from the database the first time and caches it from the second', async () => {
+      const post = await createPost(t.app, session, { status: 'published' })
+      const url = `/api/v1/posts/${post.id}`
+      expect((await get(url)).statusCode).toBe(200)
+      expect(await t.app.infra.cache.getJson(`post:id:${post.id}`)).toBeNull()
+      await readIntoCache(post)
+      expect((await get(`/api/v1/posts/slug/${post.slug}`)).json().data.id).toBe(post.id)
+      expect(await t.app.infra.cache.getJson(`post:slug:${post.slug}`)).toMatchObject({ id: post.id })
+    })
+  })
+
   describe('GET /api/v1/posts/:post_id after a change', () => {
     it('never serves an updated post stale, by id or by slug', async () => {
       const post = await createPost(t.app, session, { status: 'published' })
       const byId = `/api/v1/posts/${post.id}`
       const bySlug = `/api/v1/posts/slug/${post.slug}`
-      expect((await get(byId)).json().data.title).toBe(post.title)
+      await readIntoCache(post)
       expect((await get(bySlug)).json().data.title).toBe(post.title)
       expect((await patch(post.id, { title: 'Changed', content: '<p>new</p>' })).statusCode).toBe(200)
       for (const url of [byId, bySlug]) {
@@ -46,12 +66,12 @@ describe('posts: caching and idempotency', () => {
     it('stops serving a post that was unpublished or deleted', async () => {
       const post = await createPost(t.app, session, { status: 'published' })
       const byId = `/api/v1/posts/${post.id}`
-      expect((await get(byId)).statusCode).toBe(200)
+      await readIntoCache(post)
       await patch(post.id, { status: 'draft' })
       expect((await get(byId)).statusCode).toBe(404)
       expect((await get(`/api/v1/posts/slug/${post.slug}`)).statusCode).toBe(404)
       await patch(post.id, { status: 'published' })
-      expect((await get(byId)).statusCode).toBe(200)
+      await readIntoCache(post)
       await t.app.inject({ method: 'DELETE', url: byId, headers: bearer(session) })
       expect((await get(byId)).statusCode).toBe(404)
     })
@@ -60,6 +80,7 @@ describe('posts: caching and idempotency', () => {
       const account = await createUser(t.app)
       const own = await loginAs(t.app, account)
       const post = await createPost(t.app, own, { status: 'published' })
+      await readIntoCache(post)
       expect((await get(`/api/v1/posts/${post.id}`)).json().data.author.username).toBe(account.username)
       const username = `renamed_${unique()}`
       await t.app.inject({
@@ -78,7 +99,7 @@ describe('posts: caching and idempotency', () => {
       const account = await createUser(t.app)
       const own = await loginAs(t.app, account)
       const post = await createPost(t.app, own, { status: 'published' })
-      expect((await get(`/api/v1/posts/${post.id}`)).statusCode).toBe(200)
+      await readIntoCache(post)
       await t.app.inject({ method: 'DELETE', url: '/api/v1/users/me', headers: bearer(own) })
       expect((await get(`/api/v1/posts/${post.id}`)).statusCode).toBe(404)
       expect((await get(`/api/v1/posts?author_id=${account.id}`)).json().data.meta.total).toBe(0)

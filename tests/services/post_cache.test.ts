@@ -35,7 +35,37 @@ function cacheWithSet(setMany: Cache['setMany']): Cache {
   return Object.assign(Object.create(cache), { setMany })
 }
 
+/** Lets a fire-and-forget cache write land. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 10))
+
 describe('PostCache.fill', () => {
+  it('caches a post from its second read, not its first', async () => {
+    const cache = createMemoryCache()
+    const posts = new PostCache({ cache, log: capturing().log })
+    posts.fill(VIEW)
+    await settle()
+    expect(await posts.byId(VIEW.id)).toBeNull()
+    posts.fill({ ...VIEW, title: 'Read again' })
+    await settle()
+    expect(await posts.byId(VIEW.id)).toEqual({ ...VIEW, title: 'Read again' })
+    expect(await posts.bySlug(VIEW.slug)).toEqual({ ...VIEW, title: 'Read again' })
+  })
+
+  it('counts reads per post and forgets the oldest once it remembers its maximum', async () => {
+    const cache = createMemoryCache()
+    const posts = new PostCache({ cache, log: capturing().log, recentMissesMax: 2 })
+    const other = (n: number) => ({ ...VIEW, id: `0190a0a0-0000-7000-8000-00000000010${n}`, slug: `s${n}` })
+    posts.fill(VIEW)
+    posts.fill(other(1))
+    posts.fill(other(2))
+    posts.fill(VIEW)
+    posts.fill(other(2))
+    await settle()
+    expect(await posts.byId(VIEW.id)).toBeNull()
+    expect(await posts.byId(other(1).id)).toBeNull()
+    expect(await posts.byId(other(2).id)).toEqual(other(2))
+  })
+
   it('returns before the write completes, and the write lands under the id and the slug', async () => {
     const cache = createMemoryCache()
     let release = () => {}
@@ -47,10 +77,11 @@ describe('PostCache.fill', () => {
       return cache.setMany(...args)
     })
     const posts = new PostCache({ cache: slow, log: capturing().log })
+    posts.fill(VIEW)
     expect(posts.fill(VIEW)).toBeUndefined()
     expect(await cache.get(`post:id:${VIEW.id}`)).toBeNull()
     release()
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    await settle()
     const reader = new PostCache({ cache, log: capturing().log })
     expect(await reader.byId(VIEW.id)).toEqual(VIEW)
     expect(await reader.bySlug(VIEW.slug)).toEqual(VIEW)
@@ -60,7 +91,8 @@ describe('PostCache.fill', () => {
     const cache = createMemoryCache()
     const posts = new PostCache({ cache, log: capturing().log })
     posts.fill({ ...VIEW, status: 'draft' })
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    posts.fill({ ...VIEW, status: 'draft' })
+    await settle()
     expect(await posts.byId(VIEW.id)).toBeNull()
   })
 
@@ -71,9 +103,11 @@ describe('PostCache.fill', () => {
       log,
     })
     const broken = new PostCache({ cache: cacheWithSet(() => Promise.reject(new Error('bug'))), log })
-    down.fill(VIEW)
-    broken.fill(VIEW)
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    for (const posts of [down, broken]) {
+      posts.fill(VIEW)
+      posts.fill(VIEW)
+    }
+    await settle()
     expect(lines.map((l) => [l.level, l.msg])).toEqual([
       [40, 'post cache unavailable: using the database'],
       [50, 'post cache write failed'],
