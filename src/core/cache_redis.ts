@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis'
 import type { Logger } from 'pino'
 import { DependencyException } from '../exceptions.ts'
-import { withTimeout } from '../utils/helpers.ts'
+import { perTurnBatch, withTimeout } from '../utils/helpers.ts'
 import type { Cache, IncrResult } from './cache.ts'
 import { CacheBase, lockTtl, newLockToken, ttlToMs } from './cache_common.ts'
 import { type ScriptedRedis, withScripts } from './cache_redis_scripts.ts'
@@ -11,6 +11,8 @@ const COMMAND_TIMEOUT_MS = 500
 const CONNECT_TIMEOUT_MS = 1_000
 const MAX_RECONNECT_DELAY_MS = 2_000
 const SCAN_BATCH = 500
+/** Most keys read by one MGET. */
+const READ_BATCH = 100
 
 /** Options of {@link createRedisCache}. */
 export interface RedisCacheOptions {
@@ -44,6 +46,11 @@ class RedisCache extends CacheBase implements Cache {
   #lastError: unknown
   #closed = false
   #firstConnect: Promise<void> | null = null
+  /** The reads of one event-loop turn, sent as one MGET: one write and one reply for all of them. */
+  readonly #reads = perTurnBatch<string, string | null>(
+    (keys) => this.#call((c) => c.mget(...keys)),
+    READ_BATCH,
+  )
 
   constructor(options: RedisCacheOptions) {
     super()
@@ -73,7 +80,7 @@ class RedisCache extends CacheBase implements Cache {
   }
 
   get(key: string): Promise<string | null> {
-    return this.#call((c) => c.get(this.#data(key)))
+    return this.#reads.load(this.#data(key))
   }
 
   async set(key: string, value: string, ttlSeconds?: number, tags: string[] = []): Promise<void> {

@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader'
 import type { PageMetaBody, Pagination } from '../schemas/base.ts'
 
 /** The success envelope body. */
@@ -54,4 +55,18 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
     timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/**
+ * Batches calls per event-loop turn: every `load` made before the loop next checks for I/O joins one
+ * call of `run`, at most `maxBatchSize` keys at a time. Nothing is cached (each load is sent), and a
+ * failed batch fails every load in it.
+ * @param run answers a batch of keys, one value per key in their order
+ * @param maxBatchSize the most keys per batch
+ */
+export function perTurnBatch<K, V>(
+  run: (keys: readonly K[]) => Promise<V[]>,
+  maxBatchSize: number,
+): DataLoader<K, V> {
+  return new DataLoader(run, { cache: false, maxBatchSize, batchScheduleFn: (flush) => setImmediate(flush) })
 }

@@ -1,4 +1,4 @@
-import DataLoader from 'dataloader'
+import type DataLoader from 'dataloader'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Logger } from 'pino'
 import type { Broker, BrokerMessage, ConsumeOptions, Subscription } from '../core/broker.ts'
@@ -11,6 +11,7 @@ import {
   ProcessedEventRepository,
 } from '../repositories/processed_event_repo.ts'
 import { type EventMessage, parseEventMessage } from '../services/outbox.ts'
+import { perTurnBatch } from '../utils/helpers.ts'
 import type { EventHandler, HandlerRegistry } from './registry.ts'
 
 /** What the consumers need. */
@@ -42,20 +43,8 @@ export class EventBusyError extends Error {
   }
 }
 
-/** Most ledger lines written by one statement. */
+/** Most ledger lines written by one statement (claims and completions are batched per turn). */
 const MAX_LEDGER_BATCH = 500
-
-/**
- * Batches ledger writes: every call made before the event loop next checks for I/O joins one
- * statement. Nothing is cached (each call is written), and a failed statement fails every call in it.
- */
-function ledgerBatch<V>(write: (keys: readonly LedgerKey[]) => Promise<V[]>): DataLoader<LedgerKey, V> {
-  return new DataLoader(write, {
-    cache: false,
-    maxBatchSize: MAX_LEDGER_BATCH,
-    batchScheduleFn: (flush) => setImmediate(flush),
-  })
-}
 
 /**
  * Runs every handler of a group for one delivered event, inside a request context carrying the
@@ -76,11 +65,14 @@ export class EventDispatcher {
     this.#deps = deps
     const ledger = new ProcessedEventRepository(deps.db)
     this.#ledger = ledger
-    this.#claims = ledgerBatch((keys) => ledger.claimMany(keys, leaseMs))
-    this.#completions = ledgerBatch(async (keys) => {
+    this.#claims = perTurnBatch(
+      (keys: readonly LedgerKey[]) => ledger.claimMany(keys, leaseMs),
+      MAX_LEDGER_BATCH,
+    )
+    this.#completions = perTurnBatch(async (keys: readonly LedgerKey[]) => {
       await ledger.completeMany(keys)
       return keys.map(() => undefined)
-    })
+    }, MAX_LEDGER_BATCH)
   }
 
   /**

@@ -32,6 +32,13 @@ function cacheContract(make: () => Cache): void {
     expect(await cache.get('greeting')).toBe('bonjour')
   })
 
+  it('answers many reads made at once, each with its own key', async () => {
+    const keys = Array.from({ length: 250 }, (_, i) => `many:${i}`)
+    await Promise.all(keys.filter((_, i) => i % 3 !== 0).map((key) => cache.set(key, key.toUpperCase())))
+    const values = await Promise.all(keys.map((key) => cache.get(key)))
+    expect(values).toEqual(keys.map((key, i) => (i % 3 === 0 ? null : key.toUpperCase())))
+  })
+
   it('expires a value after its TTL; a rewrite without TTL keeps it', async () => {
     await cache.set('short', 'v', 0.15)
     await cache.set('kept', 'v', 0.15)

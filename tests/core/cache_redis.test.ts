@@ -32,6 +32,31 @@ describe.runIf(redisUp)('Redis cache adapter', () => {
     await cache.close()
   })
 
+  it('sends the reads of one event-loop turn as one MGET, and the next turn its own', async () => {
+    const upstream = new URL(REDIS_URL)
+    const proxy = await startRedisProxy(upstream.hostname, Number(upstream.port || 6379))
+    const cache = createCache({ url: `redis://127.0.0.1:${proxy.port}`, keyPrefix: uniquePrefix() })
+    try {
+      await cache.set('a', '1')
+      await cache.set('b', '2')
+      proxy.takeWrites()
+      expect(
+        await Promise.all([cache.get('a'), cache.get('missing'), cache.get('b'), cache.get('a')]),
+      ).toEqual(['1', null, '2', '1'])
+      expect(await cache.get('b')).toBe('2')
+      const commands = proxy
+        .takeWrites()
+        .map((write) => write.split('\r\n').filter((_, i) => i % 2 === 0 && i > 0))
+      expect(commands.map((parts) => parts.map((part) => part.replace(/^.*data:/, '')))).toEqual([
+        ['mget', 'a', 'missing', 'b', 'a'],
+        ['mget', 'b'],
+      ])
+    } finally {
+      await cache.close()
+      await proxy.stop()
+    }
+  })
+
   it('fails fast while Redis is unreachable and reconnects by itself when it returns', async () => {
     const upstream = new URL(REDIS_URL)
     const proxy = await startRedisProxy(upstream.hostname, Number(upstream.port || 6379))

@@ -36,6 +36,8 @@ export interface RedisProxy {
   stop(): Promise<void>
   /** Listens again on the same port. */
   restart(): Promise<void>
+  /** The client writes seen so far (RESP as text), one entry per chunk read; emptied by each call. */
+  takeWrites(): string[]
 }
 
 /**
@@ -46,6 +48,7 @@ export interface RedisProxy {
  */
 export async function startRedisProxy(host: string, port: number): Promise<RedisProxy> {
   const sockets = new Set<Socket>()
+  let writes: string[] = []
   let server = createServer()
   const listen = async (listenPort: number) => {
     server = createServer((client) => {
@@ -59,6 +62,7 @@ export async function startRedisProxy(host: string, port: number): Promise<Redis
           target.destroy()
         })
       }
+      client.on('data', (chunk: Buffer) => writes.push(chunk.toString('latin1')))
       client.pipe(target).pipe(client)
     })
     server.listen(listenPort, '127.0.0.1')
@@ -74,6 +78,11 @@ export async function startRedisProxy(host: string, port: number): Promise<Redis
     },
     async restart() {
       await listen(proxyPort)
+    },
+    takeWrites() {
+      const taken = writes
+      writes = []
+      return taken
     },
   }
 }
