@@ -3,8 +3,8 @@ import { DATASET_SETUP_TIMEOUT_S, ensurePostsDataset, publishedPostIds } from '.
 import type { Scenario } from '../scenario.ts'
 
 /**
- * One hot post (issue 5), served from the cache after its second read (the service caches a post from
- * its second read within 60 s; the bare server from its first): by Redis when the bench runs
+ * One hot post (issue 5), served from the cache after two reads (the service reads and fills the cache
+ * from a post's second look-up within 60 s; the bare server from its first): by Redis when the bench runs
  * with `REDIS_URL` (`REDIS_URL=redis://127.0.0.1:6379/5 npm run bench`), else by the service's
  * in-process cache. The service also counts the caller's rate-limit budget in the same cache; the bare
  * server makes one cache GET of the public Post, parses it and sends it.

@@ -10,9 +10,9 @@ import type { Scenario } from '../scenario.ts'
 /**
  * One post by id, read from the database (issue 5). The requests walk all 90,000 published posts of the
  * data set in a random order, each server from the start of the list, so no post is read twice in a
- * run (the service caches a post from its second read within 60 s). The service pays the rate-limit
- * counter, a cache GET that misses and one prepared query joining the author; the bare server one
- * postgres.js query joining the author.
+ * run (the service reads the cache from a post's second look-up within 60 s). The service pays the
+ * rate-limit counter and one prepared query joining the author; the bare server one postgres.js query
+ * joining the author.
  */
 const postsGetUncached: Scenario = {
   name: 'posts_get_uncached',

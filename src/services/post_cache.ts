@@ -13,10 +13,10 @@ const POST_TTL_SECONDS = 60
 /** How long a page of the public list stays cached: short, it is also dropped by every change. */
 const LIST_TTL_SECONDS = 15
 /**
- * How many posts one process remembers having read once, uncached, within the last
- * {@link POST_TTL_SECONDS} (the oldest are forgotten first): a few MiB at most.
+ * How many post keys (by id, by slug) one process remembers having looked up within the last
+ * {@link POST_TTL_SECONDS}, the oldest forgotten first: a few MiB at most.
  */
-const RECENT_MISSES_MAX = 50_000
+const RECENT_LOOKUPS_MAX = 50_000
 /** The pages of the public list (default filters and sort) that are cached. */
 export const CACHED_LIST_PAGES = 3
 
@@ -29,8 +29,8 @@ export interface PostCacheDeps {
   cache: Cache
   /** Used outside a request; inside one, lines go to the request's logger. */
   log: FastifyBaseLogger
-  /** How many once-read posts {@link PostCache.fill} remembers (tests make it small). */
-  recentMissesMax?: number
+  /** How many looked-up keys {@link PostCache.byId} and {@link PostCache.bySlug} remember (tests make it small). */
+  recentLookupsMax?: number
 }
 
 /**
@@ -43,57 +43,73 @@ export interface PostCacheDeps {
  */
 export class PostCache {
   readonly #d: PostCacheDeps
-  /** Ids of the published posts this process read from the database once within the TTL. */
-  readonly #missedOnce: LRUCache<string, true>
+  /** The keys of the posts this process looked up within the TTL, and of those it cached. */
+  readonly #lookedUp: LRUCache<string, true>
 
   /** @param deps the cache port and the fallback logger */
   constructor(deps: PostCacheDeps) {
     this.#d = deps
-    this.#missedOnce = new LRUCache({
-      max: deps.recentMissesMax ?? RECENT_MISSES_MAX,
+    this.#lookedUp = new LRUCache({
+      max: deps.recentLookupsMax ?? RECENT_LOOKUPS_MAX,
       ttl: POST_TTL_SECONDS * 1000,
+      // A key stays while it is looked up at least once per TTL.
+      updateAgeOnHas: true,
     })
   }
 
-  /** @returns the cached published post with that id, or null */
-  byId(postId: string): Promise<PostView | null> {
-    return this.#safe(() => this.#d.cache.getJson<PostView>(`post:id:${postId}`), null)
+  /**
+   * A post by id, cache-aside (see {@link PostCache.#read}).
+   * @param load reads the post and its author from the database
+   */
+  byId(postId: string, load: () => Promise<PostView | null>): Promise<PostView | null> {
+    return this.#read(`post:id:${postId}`, load)
   }
 
-  /** @returns the cached published post with that slug, or null */
-  bySlug(slug: string): Promise<PostView | null> {
-    return this.#safe(() => this.#d.cache.getJson<PostView>(`post:slug:${slug}`), null)
+  /**
+   * A post by slug, cache-aside (see {@link PostCache.#read}).
+   * @param load reads the post and its author from the database
+   */
+  bySlug(slug: string, load: () => Promise<PostView | null>): Promise<PostView | null> {
+    return this.#read(`post:slug:${slug}`, load)
   }
 
-  /** Caches a post under its id and its slug, when it is published (else does nothing). */
-  async put(view: PostView): Promise<void> {
-    if (view.status !== 'published') return
-    const tags = [postTag(view.id), authorTag(view.author.id)]
+  /**
+   * A post from the cache, else from `load`, which is then cached. The first look-up of a key in this
+   * process within the TTL goes straight to the database and caches nothing: a post read less than
+   * once a minute would expire before its next read, so neither a cache read nor a cache write would
+   * ever pay off (as nginx's `proxy_cache_min_uses 2`). From the second look-up on, the cache is read,
+   * and a miss is written back. Only this process's reads count, so with several instances a post
+   * another one cached is read from the database once per minute here, never served stale: this only
+   * decides whether to ask the cache.
+   *
+   * The write-back does not hold up the answer. It is issued before the answer leaves, so a change
+   * made after the answer drops it (commands on one connection run in order); a failure is logged.
+   */
+  async #read(key: string, load: () => Promise<PostView | null>): Promise<PostView | null> {
+    if (!this.#lookedUp.has(key)) {
+      this.#lookedUp.set(key, true)
+      return load()
+    }
+    const cached = await this.#safe(() => this.#d.cache.getJson<PostView>(key), null)
+    if (cached) return cached
+    const view = await load()
+    if (view?.status === 'published') {
+      this.#put(view).catch((error: unknown) => {
+        currentLog(this.#d.log).error({ err: error }, 'post cache write failed')
+      })
+    }
+    return view
+  }
+
+  /** Caches a published post under its id and its slug, both of which are then read from the cache. */
+  async #put(view: PostView): Promise<void> {
     const keys = [`post:id:${view.id}`, `post:slug:${view.slug}`]
+    for (const key of keys) this.#lookedUp.set(key, true)
+    const tags = [postTag(view.id), authorTag(view.author.id)]
     await this.#safe(
       () => this.#d.cache.setMany(keys, JSON.stringify(view), POST_TTL_SECONDS, tags),
       undefined,
     )
-  }
-
-  /**
-   * Caches a post the database just gave for a read that missed, from its second such read in this
-   * process within the TTL (by id or by slug): a post read less than once a minute would expire before
-   * its next read, so its reads pay no cache write (as nginx's `proxy_cache_min_uses 2`).
-   *
-   * {@link PostCache.put} without waiting for it: a read answers as soon as it has the post, while the
-   * write goes on. It is issued before the answer leaves, so a change made after the answer drops it
-   * (commands on one connection run in order). A failure is logged, never thrown.
-   */
-  fill(view: PostView): void {
-    if (view.status !== 'published') return
-    if (!this.#missedOnce.has(view.id)) {
-      this.#missedOnce.set(view.id, true)
-      return
-    }
-    this.put(view).catch((error: unknown) => {
-      currentLog(this.#d.log).error({ err: error }, 'post cache write failed')
-    })
   }
 
   /** @returns a cached page of the public list, or null */

@@ -80,14 +80,17 @@ export class PostService {
 
   /** @throws {ResourceNotFoundException} when absent, deleted, or a draft the caller may not see */
   async get(caller: User | null, postId: string): Promise<PostBody> {
-    const view = (await this.#d.cache.byId(postId)) ?? this.#load(await this.#d.posts.findWithAuthor(postId))
+    const view = await this.#d.cache.byId(postId, async () =>
+      viewOf(await this.#d.posts.findWithAuthor(postId)),
+    )
     return this.#visible(view, caller)
   }
 
   /** @throws {ResourceNotFoundException} when absent, deleted, or a draft the caller may not see */
   async getBySlug(caller: User | null, slug: string): Promise<PostBody> {
-    const view =
-      (await this.#d.cache.bySlug(slug)) ?? this.#load(await this.#d.posts.findWithAuthorBySlug(slug))
+    const view = await this.#d.cache.bySlug(slug, async () =>
+      viewOf(await this.#d.posts.findWithAuthorBySlug(slug)),
+    )
     return this.#visible(view, caller)
   }
 
@@ -207,14 +210,6 @@ export class PostService {
     return this.#d.events.record(tx, 'post.published', { post_id: post.id, author_id: post.authorId })
   }
 
-  /** The view of a post read with its author, cached when published; null when it is gone. */
-  #load(found: PostWithAuthor | null): PostView | null {
-    if (!found) return null
-    const view = postViewOf(found.post, found.author)
-    this.#d.cache.fill(view)
-    return view
-  }
-
   #visible(view: PostView | null, caller: User | null): Promise<PostBody> {
     if (!view || !canSee({ status: view.status, authorId: view.author.id }, caller)) {
       throw new ResourceNotFoundException('Post not found')
@@ -227,4 +222,9 @@ export class PostService {
     if (!author) throw new ResourceNotFoundException('Post not found')
     return renderPost(this.#d.storage, postViewOf(row, authorViewOf(author)))
   }
+}
+
+/** The view of a post read with its author; null when it is gone. */
+function viewOf(found: PostWithAuthor | null): PostView | null {
+  return found && postViewOf(found.post, found.author)
 }

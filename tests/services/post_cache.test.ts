@@ -29,44 +29,74 @@ function capturing() {
   return { log: log as unknown as FastifyBaseLogger, lines }
 }
 
+/** `cache` with some methods replaced; the others still run on `cache` itself. */
+function overriding(cache: Cache, overrides: Partial<Cache>): Cache {
+  return new Proxy(cache, {
+    get(target, property: keyof Cache) {
+      const value = overrides[property] ?? target[property]
+      return typeof value === 'function' && !(property in overrides) ? value.bind(target) : value
+    },
+  })
+}
+
 /** The in-process cache with `setMany` (what PostCache writes with) replaced. */
 function cacheWithSet(setMany: Cache['setMany']): Cache {
-  const cache = createMemoryCache()
-  return Object.assign(Object.create(cache), { setMany })
+  return overriding(createMemoryCache(), { setMany })
+}
+
+/** A database stand-in: answers `view` and counts its reads. */
+function database(view: PostView | null) {
+  const reads = { count: 0 }
+  return {
+    reads,
+    load: async () => {
+      reads.count += 1
+      return view
+    },
+  }
 }
 
 /** Lets a fire-and-forget cache write land. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 10))
 
-describe('PostCache.fill', () => {
-  it('caches a post from its second read, not its first', async () => {
+describe('PostCache reads of one post', () => {
+  it('asks the database the first time, the cache from the second (caching a miss), then hits', async () => {
     const cache = createMemoryCache()
-    const posts = new PostCache({ cache, log: capturing().log })
-    posts.fill(VIEW)
+    const asked: string[] = []
+    const watched = overriding(cache, {
+      getJson: <T>(key: string) => {
+        asked.push(key)
+        return cache.getJson<T>(key)
+      },
+    })
+    const posts = new PostCache({ cache: watched, log: capturing().log })
+    const db = database(VIEW)
+    expect(await posts.byId(VIEW.id, db.load)).toEqual(VIEW)
+    expect(asked).toEqual([])
+    expect(await cache.get(`post:id:${VIEW.id}`)).toBeNull()
+    expect(await posts.byId(VIEW.id, db.load)).toEqual(VIEW)
     await settle()
-    expect(await posts.byId(VIEW.id)).toBeNull()
-    posts.fill({ ...VIEW, title: 'Read again' })
-    await settle()
-    expect(await posts.byId(VIEW.id)).toEqual({ ...VIEW, title: 'Read again' })
-    expect(await posts.bySlug(VIEW.slug)).toEqual({ ...VIEW, title: 'Read again' })
+    expect(asked).toEqual([`post:id:${VIEW.id}`])
+    expect(await posts.byId(VIEW.id, db.load)).toEqual(VIEW)
+    expect(db.reads.count).toBe(2)
+    // The write-back filed it under its slug too, which this process now reads from the cache at once.
+    expect(await posts.bySlug(VIEW.slug, db.load)).toEqual(VIEW)
+    expect(db.reads.count).toBe(2)
   })
 
-  it('counts reads per post and forgets the oldest once it remembers its maximum', async () => {
-    const cache = createMemoryCache()
-    const posts = new PostCache({ cache, log: capturing().log, recentMissesMax: 2 })
-    const other = (n: number) => ({ ...VIEW, id: `0190a0a0-0000-7000-8000-00000000010${n}`, slug: `s${n}` })
-    posts.fill(VIEW)
-    posts.fill(other(1))
-    posts.fill(other(2))
-    posts.fill(VIEW)
-    posts.fill(other(2))
+  it('forgets the oldest keys once it remembers its maximum', async () => {
+    const posts = new PostCache({ cache: createMemoryCache(), log: capturing().log, recentLookupsMax: 2 })
+    const db = database({ ...VIEW, id: 'a' })
+    for (const id of ['a', 'b', 'c']) await posts.byId(id, db.load)
+    await posts.byId('a', db.load) // forgotten: a first look-up again
+    await posts.byId('a', db.load) // a second look-up: misses, caches
     await settle()
-    expect(await posts.byId(VIEW.id)).toBeNull()
-    expect(await posts.byId(other(1).id)).toBeNull()
-    expect(await posts.byId(other(2).id)).toEqual(other(2))
+    expect(db.reads.count).toBe(5)
+    expect(await posts.byId('a', db.load)).toMatchObject({ id: 'a' })
+    expect(db.reads.count).toBe(5)
   })
 
-  it('returns before the write completes, and the write lands under the id and the slug', async () => {
+  it('returns before the write-back completes, and the write lands under the id and the slug', async () => {
     const cache = createMemoryCache()
     let release = () => {}
     const gate = new Promise<void>((resolve) => {
@@ -77,36 +107,39 @@ describe('PostCache.fill', () => {
       return cache.setMany(...args)
     })
     const posts = new PostCache({ cache: slow, log: capturing().log })
-    posts.fill(VIEW)
-    expect(posts.fill(VIEW)).toBeUndefined()
+    const db = database(VIEW)
+    await posts.byId(VIEW.id, db.load)
+    expect(await posts.byId(VIEW.id, db.load)).toEqual(VIEW)
     expect(await cache.get(`post:id:${VIEW.id}`)).toBeNull()
     release()
     await settle()
-    const reader = new PostCache({ cache, log: capturing().log })
-    expect(await reader.byId(VIEW.id)).toEqual(VIEW)
-    expect(await reader.bySlug(VIEW.slug)).toEqual(VIEW)
+    expect(await cache.getJson(`post:id:${VIEW.id}`)).toEqual(VIEW)
+    expect(await cache.getJson(`post:slug:${VIEW.slug}`)).toEqual(VIEW)
   })
 
-  it('caches nothing but published posts', async () => {
+  it('caches nothing but published posts, and nothing for an absent one', async () => {
     const cache = createMemoryCache()
     const posts = new PostCache({ cache, log: capturing().log })
-    posts.fill({ ...VIEW, status: 'draft' })
-    posts.fill({ ...VIEW, status: 'draft' })
+    const draft = database({ ...VIEW, status: 'draft' })
+    const absent = database(null)
+    for (let read = 0; read < 3; read++) {
+      expect(await posts.byId(VIEW.id, draft.load)).toMatchObject({ status: 'draft' })
+      expect(await posts.bySlug('gone', absent.load)).toBeNull()
+    }
     await settle()
-    expect(await posts.byId(VIEW.id)).toBeNull()
+    expect([draft.reads.count, absent.reads.count]).toEqual([3, 3])
+    expect(await cache.get(`post:id:${VIEW.id}`)).toBeNull()
   })
 
-  it('logs a failed write instead of throwing it', async () => {
+  it('reads the database when the cache is down, and logs a failed write instead of throwing it', async () => {
     const { log, lines } = capturing()
-    const down = new PostCache({
-      cache: cacheWithSet(() => Promise.reject(new DependencyException('cache', new Error('down')))),
-      log,
+    const downCache = overriding(createMemoryCache(), {
+      setMany: () => Promise.reject(new Error('bug')),
+      getJson: () => Promise.reject(new DependencyException('cache', new Error('down'))),
     })
-    const broken = new PostCache({ cache: cacheWithSet(() => Promise.reject(new Error('bug'))), log })
-    for (const posts of [down, broken]) {
-      posts.fill(VIEW)
-      posts.fill(VIEW)
-    }
+    const posts = new PostCache({ cache: downCache, log })
+    const db = database(VIEW)
+    for (let read = 0; read < 2; read++) expect(await posts.byId(VIEW.id, db.load)).toEqual(VIEW)
     await settle()
     expect(lines.map((l) => [l.level, l.msg])).toEqual([
       [40, 'post cache unavailable: using the database'],
