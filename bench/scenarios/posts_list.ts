@@ -7,7 +7,9 @@ import { type Scenario, sendJson } from '../scenario.ts'
  * the unfiltered list from its cache (15 s), so it reads the database (the page, its count over the
  * 90,000 published posts, the authors) only when that entry has expired, and the run mostly measures
  * a cache hit. The bare server has no cache: per request, the page joined with its authors and the
- * count, two postgres.js queries in parallel.
+ * count, two postgres.js queries in parallel. Those take seconds under 50 connections, so each run is
+ * drained: the requests a run leaves in flight would otherwise still hold PostgreSQL when the next
+ * one starts, and push some of its requests past autocannon's 10 s timeout.
  */
 const postsList: Scenario = {
   name: 'posts_list',
@@ -15,6 +17,7 @@ const postsList: Scenario = {
   path: '/api/v1/posts?page=1&size=20',
   target: 0.6,
   p99RatioMax: 2,
+  drain: true,
   setupTimeoutS: DATASET_SETUP_TIMEOUT_S,
   async setup(ctx) {
     await ensurePostsDataset(ctx.databaseUrl)
