@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { Timestamp, Uuid } from './base.ts'
+import { Nullable, Timestamp, Uuid } from './base.ts'
 
 /** An API key without its secret. */
 export const ApiKeyPublic = Type.Object(
@@ -8,8 +8,8 @@ export const ApiKeyPublic = Type.Object(
     name: Type.String(),
     prefix: Type.String({ description: "the key's public start, to recognise it" }),
     created_at: Timestamp,
-    expires_at: Type.Union([Timestamp, Type.Null()]),
-    last_used_at: Type.Union([Timestamp, Type.Null()]),
+    expires_at: Nullable(Timestamp),
+    last_used_at: Nullable(Timestamp),
   },
   { title: 'ApiKey' },
 )

@@ -1,7 +1,18 @@
-import { type Static, type TSchema, Type } from '@sinclair/typebox'
+import { type SchemaOptions, type Static, type TSchema, Type } from '@sinclair/typebox'
 
 /** A UUID string (the ids are UUID v7, made by the service). */
 export const Uuid = Type.String({ format: 'uuid', description: 'UUID v7' })
+
+/**
+ * `schema` or null, as OpenAPI 3.0 writes it (`nullable: true`) rather than `anyOf` with a null type:
+ * Ajv reads it the same, and fast-json-stringify serialises it with one null check where an `anyOf`
+ * made it run the first branch's validator (a date-time format check, say) on every value.
+ * @param schema a schema with a single `type`
+ * @param options more keywords (a description)
+ */
+export function Nullable<T extends TSchema>(schema: T, options: SchemaOptions = {}) {
+  return Type.Unsafe<Static<T> | null>({ ...schema, ...options, nullable: true })
+}
 
 /** An ISO 8601 UTC timestamp with milliseconds. */
 export const Timestamp = Type.String({ format: 'date-time', examples: ['2026-11-25T03:04:05.123Z'] })

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream'
 import { type Static, Type } from '@sinclair/typebox'
-import { Timestamp, Uuid } from './base.ts'
+import { Nullable, Timestamp, Uuid } from './base.ts'
 
 /** Longest `purpose` of an upload (the column is `varchar(50)`). */
 export const PURPOSE_MAX_LENGTH = 50
@@ -14,7 +14,7 @@ export const FilePublic = Type.Object(
       description: 'sniffed from the bytes; application/octet-stream when unknown',
     }),
     size: Type.Integer({ minimum: 0, description: 'bytes' }),
-    purpose: Type.Union([Type.String({ maxLength: PURPOSE_MAX_LENGTH }), Type.Null()]),
+    purpose: Nullable(Type.String({ maxLength: PURPOSE_MAX_LENGTH })),
     url: Type.String({
       description: 'time-limited download URL (1 hour), served with `Content-Disposition: attachment`',
     }),

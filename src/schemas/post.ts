@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
 import type { PostStatus } from '../models/post.ts'
-import { Page, PaginationQuery, Timestamp, Uuid } from './base.ts'
+import { Nullable, Page, PaginationQuery, Timestamp, Uuid } from './base.ts'
 
 /** The sort keys of `GET /posts`, `-` prefixed for descending; the first is the default. */
 export const POST_SORTS = [
@@ -28,7 +28,7 @@ const Content = Type.String({
   maxLength: 100_000,
   description: 'HTML allowed; sanitised on write with an allow-list',
 })
-const Summary = Type.Union([Type.String({ maxLength: 500 }), Type.Null()])
+const Summary = Nullable(Type.String({ maxLength: 500 }))
 const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 30 }), {
   maxItems: 10,
   description: 'plain text, returned as sent',
@@ -38,20 +38,20 @@ const Tags = Type.Array(Type.String({ minLength: 1, maxLength: 30 }), {
 export const PostAuthor = Type.Object({
   id: Uuid,
   username: Type.String(),
-  full_name: Type.Union([Type.String(), Type.Null()]),
-  avatar_url: Type.Union([Type.String(), Type.Null()], { description: 'time-limited download URL' }),
+  full_name: Nullable(Type.String()),
+  avatar_url: Nullable(Type.String(), { description: 'time-limited download URL' }),
 })
 
 const postFields = {
   id: Uuid,
   title: Type.String(),
   slug: Type.String(),
-  summary: Type.Union([Type.String(), Type.Null()]),
+  summary: Nullable(Type.String()),
   status: Status,
   tags: Type.Array(Type.String()),
-  cover_url: Type.Union([Type.String(), Type.Null()], { description: 'time-limited download URL' }),
+  cover_url: Nullable(Type.String(), { description: 'time-limited download URL' }),
   author: PostAuthor,
-  published_at: Type.Union([Timestamp, Type.Null()], { description: 'set on the first publication' }),
+  published_at: Nullable(Timestamp, { description: 'set on the first publication' }),
   created_at: Timestamp,
   updated_at: Timestamp,
 }

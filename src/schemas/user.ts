@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { PaginationQuery, Timestamp, Uuid } from './base.ts'
+import { Nullable, PaginationQuery, Timestamp, Uuid } from './base.ts'
 
 /** An email per RFC 5322 (lower-cased by the service), at most 254 characters. */
 export const Email = Type.String({ format: 'email', maxLength: 254, examples: ['alice@example.com'] })
@@ -20,8 +20,8 @@ export const UserPublic = Type.Object(
     id: Uuid,
     email: Type.String(),
     username: Type.String(),
-    full_name: Type.Union([Type.String(), Type.Null()]),
-    avatar_url: Type.Union([Type.String(), Type.Null()], { description: 'time-limited download URL' }),
+    full_name: Nullable(Type.String()),
+    avatar_url: Nullable(Type.String(), { description: 'time-limited download URL' }),
     is_active: Type.Boolean(),
     is_superuser: Type.Boolean(),
     is_verified: Type.Boolean(),
@@ -41,7 +41,7 @@ export type RegisterInput = Static<typeof RegisterBody>
 
 /** `PATCH /users/me`: only these fields; anything else (`is_superuser`...) is 422. */
 export const UpdateMeBody = Type.Object(
-  { full_name: Type.Optional(Type.Union([FullName, Type.Null()])), username: Type.Optional(Username) },
+  { full_name: Type.Optional(Nullable(FullName)), username: Type.Optional(Username) },
   { additionalProperties: false },
 )
 export type UpdateMeInput = Static<typeof UpdateMeBody>
@@ -49,7 +49,7 @@ export type UpdateMeInput = Static<typeof UpdateMeBody>
 /** `PATCH /users/{user_id}` (superuser). */
 export const AdminUpdateBody = Type.Object(
   {
-    full_name: Type.Optional(Type.Union([FullName, Type.Null()])),
+    full_name: Type.Optional(Nullable(FullName)),
     is_active: Type.Optional(Type.Boolean()),
     is_superuser: Type.Optional(Type.Boolean()),
     is_verified: Type.Optional(Type.Boolean()),
