@@ -12,8 +12,10 @@ import { type BareContext, sendJson } from './scenario.ts'
 
 /** The service's TTL of a cached post (`post_cache.ts`). */
 const POST_TTL_SECONDS = 60
+/** The service's TTL of a cached page of the public list (`post_cache.ts`). */
+export const LIST_TTL_SECONDS = 15
 /** The bare server's own keys in the shared Redis, apart from the service's `folio-bench:` ones. */
-const BARE_KEY_PREFIX = 'folio-bench-bare:post:'
+const BARE_KEY_PREFIX = 'folio-bench-bare:'
 const POSTS_PATH = '/api/v1/posts'
 
 /** A post joined with its author, as the bare queries return it. */
@@ -117,20 +119,39 @@ function mapCache(): BareCache {
 let cache: BareCache | undefined
 
 /**
- * Cache-aside read of a post: a hit is parsed and sent; a miss reads the database and caches the public
- * Post for the service's TTL. Redis when the service has one, else a `Map` like its in-process cache.
+ * Cache-aside, the least of it: a hit is parsed; a miss is loaded and cached for `ttlSeconds`. Redis
+ * when the service has one, else a `Map` like its in-process cache.
+ * @param ctx the bare server's context
+ * @param key the bare server's own key (under its prefix)
+ * @param ttlSeconds how long a loaded value stays
+ * @param load reads the value from the database; undefined when there is none (not cached)
+ */
+export async function cacheAside<T>(
+  ctx: BareContext,
+  key: string,
+  ttlSeconds: number,
+  load: () => Promise<T | undefined>,
+): Promise<T | undefined> {
+  cache ??= ctx.modes.cache === 'external' ? redisCache(String(process.env.REDIS_URL)) : mapCache()
+  const fullKey = `${BARE_KEY_PREFIX}${key}`
+  const hit = await cache.get(fullKey)
+  if (hit !== null) return JSON.parse(hit) as T
+  const value = await load()
+  if (value !== undefined) await cache.set(fullKey, JSON.stringify(value), ttlSeconds)
+  return value
+}
+
+/**
+ * Cache-aside read of a post ({@link cacheAside}), for the service's TTL.
  * @param req the request for `/api/v1/posts/{id}`
  * @param res the response
  * @param ctx the bare server's context
  */
 export async function sendCachedPost(req: IncomingMessage, res: ServerResponse, ctx: BareContext) {
-  cache ??= ctx.modes.cache === 'external' ? redisCache(String(process.env.REDIS_URL)) : mapCache()
   const id = postIdOf(req)
-  const key = `${BARE_KEY_PREFIX}${id}`
-  const hit = await cache.get(key)
-  if (hit !== null) return sendPost(res, JSON.parse(hit))
-  const row = await publishedPost(ctx.sql(), id)
-  const data = row && postBody(row)
-  if (data) await cache.set(key, JSON.stringify(data), POST_TTL_SECONDS)
+  const data = await cacheAside(ctx, `post:${id}`, POST_TTL_SECONDS, async () => {
+    const row = await publishedPost(ctx.sql(), id)
+    return row && postBody(row)
+  })
   sendPost(res, data)
 }
