@@ -45,6 +45,10 @@ export class PostCache {
   readonly #d: PostCacheDeps
   /** The keys of the posts this process looked up within the TTL, and of those it cached. */
   readonly #lookedUp: LRUCache<string, true>
+  /** The list pages being loaded, by cache key: one load per page at a time in this process. */
+  readonly #listLoads = new Map<string, Promise<PostPageView>>()
+  /** Bumped by every change this process makes to the list: loads begun before it write nothing. */
+  #listGeneration = 0
 
   /** @param deps the cache port and the fallback logger */
   constructor(deps: PostCacheDeps) {
@@ -112,17 +116,33 @@ export class PostCache {
     )
   }
 
-  /** @returns a cached page of the public list, or null */
-  listPage(page: number, size: number): Promise<PostPageView | null> {
-    return this.#safe(() => this.#d.cache.getJson<PostPageView>(listKey(page, size)), null)
-  }
-
-  /** Caches a page of the public list. */
-  async putListPage(page: number, size: number, value: PostPageView): Promise<void> {
-    await this.#safe(
-      () => this.#d.cache.setJson(listKey(page, size), value, LIST_TTL_SECONDS, [LIST_TAG]),
-      undefined,
-    )
+  /**
+   * A page of the public list from the cache, else from `load`, which is then cached. Concurrent
+   * misses of one page in this process share one load (the entry expiring under load would
+   * otherwise start one count over the whole table per waiting request). A change this process
+   * makes detaches the loads in flight: later requests start their own, and the detached ones write
+   * nothing back.
+   * @param load reads the page and its total from the database
+   */
+  async listPage(page: number, size: number, load: () => Promise<PostPageView>): Promise<PostPageView> {
+    const key = listKey(page, size)
+    const cached = await this.#safe(() => this.#d.cache.getJson<PostPageView>(key), null)
+    if (cached) return cached
+    const pending = this.#listLoads.get(key)
+    if (pending) return pending
+    const generation = this.#listGeneration
+    const loading = load()
+      .then(async (value) => {
+        if (generation === this.#listGeneration) {
+          await this.#safe(() => this.#d.cache.setJson(key, value, LIST_TTL_SECONDS, [LIST_TAG]), undefined)
+        }
+        return value
+      })
+      .finally(() => {
+        if (this.#listLoads.get(key) === loading) this.#listLoads.delete(key)
+      })
+    this.#listLoads.set(key, loading)
+    return loading
   }
 
   /**
@@ -131,6 +151,7 @@ export class PostCache {
    * @param listed whether the public list shows (or showed) it, so its cached pages go too
    */
   async forgetPost(postId: string, listed: boolean): Promise<void> {
+    if (listed) this.#detachListLoads()
     await this.#safe(async () => {
       await this.#d.cache.invalidateTag(postTag(postId))
       if (listed) await this.#d.cache.invalidateTag(LIST_TAG)
@@ -139,10 +160,16 @@ export class PostCache {
 
   /** Drops every cached post and list page showing an author, after a change to their public fields. */
   async forgetAuthor(authorId: string): Promise<void> {
+    this.#detachListLoads()
     await this.#safe(async () => {
       await this.#d.cache.invalidateTag(authorTag(authorId))
       await this.#d.cache.invalidateTag(LIST_TAG)
     }, undefined)
+  }
+
+  #detachListLoads(): void {
+    this.#listGeneration += 1
+    this.#listLoads.clear()
   }
 
   /** Runs a cache operation; an unavailable cache is logged and answered with `fallback`. */

@@ -61,12 +61,10 @@ export class PostListService {
     const pagination: Pagination = { page: query.page, size: query.size }
     const filters = visibleFilters(caller, query)
     if (!filters) return toPage([], 0, pagination)
-    const cached = isCachedPage(query)
-    let page = cached ? await this.#d.cache.listPage(pagination.page, pagination.size) : null
-    if (!page) {
-      page = await this.#load(pagination, filters, query.sort)
-      if (cached) await this.#d.cache.putListPage(pagination.page, pagination.size, page)
-    }
+    const load = () => this.#load(pagination, filters, query.sort)
+    const page = isCachedPage(query)
+      ? await this.#d.cache.listPage(pagination.page, pagination.size, load)
+      : await load()
     const items = await Promise.all(page.items.map((view) => renderPostItem(this.#d.storage, view)))
     return toPage(items, page.total, pagination)
   }

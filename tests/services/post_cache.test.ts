@@ -5,7 +5,7 @@ import type { Cache } from '../../src/core/cache.ts'
 import { createMemoryCache } from '../../src/core/cache_memory.ts'
 import { DependencyException } from '../../src/exceptions.ts'
 import { PostCache } from '../../src/services/post_cache.ts'
-import type { PostView } from '../../src/services/post_view.ts'
+import type { PostPageView, PostView } from '../../src/services/post_view.ts'
 
 const VIEW: PostView = {
   id: '0190a0a0-0000-7000-8000-00000000000a',
@@ -145,5 +145,70 @@ describe('PostCache reads of one post', () => {
       [40, 'post cache unavailable: using the database'],
       [50, 'post cache write failed'],
     ])
+  })
+})
+
+describe('PostCache list pages', () => {
+  const PAGE: PostPageView = { items: [VIEW], total: 1 }
+
+  /** A load that waits for `release()`, counting its calls. */
+  function gatedLoad(value: PostPageView = PAGE) {
+    const calls = { count: 0 }
+    let release = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const load = async () => {
+      calls.count += 1
+      await gate
+      return value
+    }
+    return { calls, load, release: () => release() }
+  }
+
+  it('loads a missing page once for ten concurrent requests, and caches it', async () => {
+    const cache = createMemoryCache()
+    const posts = new PostCache({ cache, log: capturing().log })
+    const { calls, load, release } = gatedLoad()
+    const pages = Array.from({ length: 10 }, () => posts.listPage(1, 20, load))
+    await settle()
+    release()
+    expect(await Promise.all(pages)).toEqual(Array(10).fill(PAGE))
+    expect(calls.count).toBe(1)
+    expect(await cache.getJson('posts:list:1:20')).toEqual(PAGE)
+    expect(await posts.listPage(1, 20, load)).toEqual(PAGE)
+    expect(calls.count).toBe(1)
+  })
+
+  it('starts a new load after a change, and a load begun before it writes nothing back', async () => {
+    const cache = createMemoryCache()
+    const posts = new PostCache({ cache, log: capturing().log })
+    const before = gatedLoad({ items: [], total: 0 })
+    const stale = posts.listPage(1, 20, before.load)
+    await settle()
+    await posts.forgetPost(VIEW.id, true)
+    const after = gatedLoad()
+    const fresh = posts.listPage(1, 20, after.load)
+    await settle()
+    after.release()
+    expect(await fresh).toEqual(PAGE)
+    before.release()
+    expect(await stale).toEqual({ items: [], total: 0 })
+    expect(await cache.getJson('posts:list:1:20')).toEqual(PAGE)
+    expect([before.calls.count, after.calls.count]).toEqual([1, 1])
+  })
+
+  it('fails every request sharing a failed load, and the next request loads again', async () => {
+    const posts = new PostCache({ cache: createMemoryCache(), log: capturing().log })
+    let calls = 0
+    const failing = async (): Promise<PostPageView> => {
+      calls += 1
+      await settle()
+      throw new Error('database down')
+    }
+    const shared = [posts.listPage(2, 20, failing), posts.listPage(2, 20, failing)]
+    for (const page of shared) await expect(page).rejects.toThrow('database down')
+    expect(await posts.listPage(2, 20, async () => PAGE)).toEqual(PAGE)
+    expect(calls).toBe(1)
   })
 })
