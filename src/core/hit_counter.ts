@@ -1,25 +1,26 @@
+import type DataLoader from 'dataloader'
+import { perTurnBatch } from '../utils/helpers.ts'
 import type { Cache, IncrResult } from './cache.ts'
 
-/** The hits of one counter waiting to be sent together. */
-interface PendingHits {
+/** One hit of a fixed-window counter. */
+interface Hit {
+  key: string
   windowSeconds: number
-  settle: { resolve(result: IncrResult): void; reject(error: unknown): void }[]
 }
 
 /**
- * Counts hits per counter in one command for all the requests of one turn of the event loop (the
- * hits are sent from `setImmediate`, once the requests of every socket ready in that turn were read):
- * a client sending many requests at once (a flood from one IP, the case limits exist for) costs one
- * INCRBY per turn instead of one per request. Each hit still gets a count of its own, in arrival
- * order, so the request over the limit is exactly the (N+1)th, and every instance shares the counts.
+ * Counts hits per counter in one command for all the requests of one turn of the event loop
+ * ({@link perTurnBatch}): a client sending many requests at once (a flood from one IP, the case limits
+ * exist for) costs one INCRBY per turn instead of one per request. Each hit still gets a count of its
+ * own, in arrival order, so the request over the limit is exactly the (N+1)th, and every instance
+ * shares the counts.
  */
 export class HitCounter {
-  readonly #cache: Cache
-  #pending = new Map<string, PendingHits>()
+  readonly #hits: DataLoader<Hit, IncrResult>
 
   /** @param cache where the counters live */
   constructor(cache: Cache) {
-    this.#cache = cache
+    this.#hits = perTurnBatch((hits) => countTurn(cache, hits), Number.POSITIVE_INFINITY)
   }
 
   /**
@@ -29,29 +30,25 @@ export class HitCounter {
    * @returns the count of this hit and the time left in the window
    */
   hit(key: string, windowSeconds: number): Promise<IncrResult> {
-    let pending = this.#pending.get(key)
-    if (!pending) {
-      pending = { windowSeconds, settle: [] }
-      this.#pending.set(key, pending)
-      if (this.#pending.size === 1) setImmediate(() => this.#flush())
-    }
-    const hits = pending.settle
-    return new Promise((resolve, reject) => hits.push({ resolve, reject }))
+    return this.#hits.load({ key, windowSeconds })
   }
+}
 
-  #flush(): void {
-    const batches = this.#pending
-    this.#pending = new Map()
-    for (const [key, { windowSeconds, settle }] of batches) {
-      this.#cache.incr(key, windowSeconds, settle.length).then(
-        ({ count, ttlMs }) => {
-          const first = count - settle.length + 1
-          for (const [i, hit] of settle.entries()) hit.resolve({ count: first + i, ttlMs })
-        },
-        (error: unknown) => {
-          for (const hit of settle) hit.reject(error)
-        },
-      )
-    }
-  }
+/** One increment per counter for a turn's hits; a failed increment fails that counter's hits only. */
+async function countTurn(cache: Cache, hits: readonly Hit[]): Promise<(IncrResult | Error)[]> {
+  const results: (IncrResult | Error)[] = []
+  const positionsByKey = Map.groupBy(hits.keys(), (i) => hits[i]!.key)
+  await Promise.all(
+    [...positionsByKey].map(async ([key, positions]) => {
+      try {
+        const { count, ttlMs } = await cache.incr(key, hits[positions[0]!]!.windowSeconds, positions.length)
+        const first = count - positions.length + 1
+        for (const [i, position] of positions.entries()) results[position] = { count: first + i, ttlMs }
+      } catch (error) {
+        const failure = error instanceof Error ? error : new Error(String(error))
+        for (const position of positions) results[position] = failure
+      }
+    }),
+  )
+  return results
 }

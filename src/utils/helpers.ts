@@ -59,13 +59,13 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 
 /**
  * Batches calls per event-loop turn: every `load` made before the loop next checks for I/O joins one
- * call of `run`, at most `maxBatchSize` keys at a time. Nothing is cached (each load is sent), and a
- * failed batch fails every load in it.
- * @param run answers a batch of keys, one value per key in their order
+ * call of `run`, at most `maxBatchSize` keys at a time. Nothing is cached (each load is sent); a
+ * failed batch fails every load in it, an `Error` in place of a value fails that load only.
+ * @param run answers a batch of keys, one value (or `Error`) per key in their order
  * @param maxBatchSize the most keys per batch
  */
 export function perTurnBatch<K, V>(
-  run: (keys: readonly K[]) => Promise<V[]>,
+  run: (keys: readonly K[]) => Promise<(V | Error)[]>,
   maxBatchSize: number,
 ): DataLoader<K, V> {
   return new DataLoader(run, { cache: false, maxBatchSize, batchScheduleFn: (flush) => setImmediate(flush) })
